@@ -1,0 +1,16 @@
+//! The vocabulary of Pharos as types: statuses, impacts, identifiers and the rules that
+//! combine them. Nothing here performs I/O; the store and the HTTP layer map these types to
+//! rows and to JSON.
+
+pub mod ids;
+pub mod model;
+pub mod rules;
+pub mod status;
+pub mod time;
+
+pub use ids::{ComponentGroupId, ComponentId, IncidentId, IncidentUpdateId, MaintenanceId, TokenId};
+pub use status::{
+    ComponentStatus, EnumParseError, IncidentImpact, IncidentStatus, MaintenanceStatus,
+    ManagedBy, SourceKind, TokenScope,
+};
+pub use time::Timestamp;

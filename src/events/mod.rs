@@ -1,0 +1,92 @@
+//! The event log's vocabulary. Every change the store makes appends one or more events in the
+//! same transaction; notifications, feeds and the public snapshot are derived from them, so
+//! nothing is announced that was not stored and nothing stored goes unannounced.
+//!
+//! An event carries the resource as it is after the change (or as it was, for a deletion),
+//! so a consumer never has to read the current state to understand the event.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Who caused a change. Recorded on every event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor(String);
+
+impl Actor {
+    /// A change made through the management API with the named token.
+    pub fn token(name: &str) -> Self {
+        Actor(format!("token:{name}"))
+    }
+    /// A change made by the command line on this machine (`pharos token create`, ...).
+    pub fn cli() -> Self {
+        Actor("cli".into())
+    }
+    /// A change made by reconciling the configuration file at start.
+    pub fn config() -> Self {
+        Actor("config".into())
+    }
+    /// A change Pharos made on its own (a maintenance window opening, a monitor deciding).
+    pub fn system() -> Self {
+        Actor("pharos".into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+macro_rules! event_kinds {
+    ($($variant:ident => $text:literal),+ $(,)?) => {
+        /// Every kind of event Pharos appends. The dotted names are part of the public
+        /// interface (`/api/v1/events`) and must not be renamed.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum EventKind {
+            $($variant),+
+        }
+
+        impl EventKind {
+            pub const ALL: &'static [EventKind] = &[$(EventKind::$variant),+];
+            pub fn as_str(&self) -> &'static str {
+                match self {
+                    $(EventKind::$variant => $text),+
+                }
+            }
+        }
+    };
+}
+
+event_kinds! {
+    ComponentGroupCreated => "component_group.created",
+    ComponentGroupUpdated => "component_group.updated",
+    ComponentGroupDeleted => "component_group.deleted",
+    ComponentCreated => "component.created",
+    ComponentUpdated => "component.updated",
+    ComponentDeleted => "component.deleted",
+    ComponentStatusChanged => "component.status_changed",
+    IncidentOpened => "incident.opened",
+    IncidentUpdated => "incident.updated",
+    IncidentUpdatePosted => "incident.update_posted",
+    IncidentUpdateEdited => "incident.update_edited",
+    IncidentResolved => "incident.resolved",
+    IncidentPostmortemPublished => "incident.postmortem_published",
+    IncidentPostmortemSaved => "incident.postmortem_saved",
+    IncidentDeleted => "incident.deleted",
+    MaintenanceScheduled => "maintenance.scheduled",
+    MaintenanceUpdated => "maintenance.updated",
+    MaintenanceStarted => "maintenance.started",
+    MaintenanceCompleted => "maintenance.completed",
+    MaintenanceCancelled => "maintenance.cancelled",
+    TokenCreated => "token.created",
+    TokenRevoked => "token.revoked",
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

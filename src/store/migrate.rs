@@ -1,0 +1,119 @@
+//! Embedded, forward-only schema migrations, applied in order at start and by `pharos migrate`.
+//!
+//! Each migration runs in its own transaction and is recorded with a checksum; a recorded
+//! migration whose text changed is an error, because editing a landed migration would leave
+//! databases that applied the old text silently different from new ones.
+
+use super::sql::Backend;
+use super::{StoreError, StoreResult};
+use sha2::{Digest, Sha256};
+use sqlx::{AnyConnection, Connection, Row};
+
+/// One migration: its version, a name, and the SQL both backends run.
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// Every migration, oldest first. Append; never edit or reorder.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial",
+    sql: include_str!("migrations/0001_initial.sql"),
+}];
+
+fn checksum(sql: &str) -> String {
+    hex::encode(Sha256::digest(sql.as_bytes()))
+}
+
+/// Applies the pending migrations on `conn`. Returns the versions applied.
+pub(super) async fn run(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    now: crate::domain::Timestamp,
+) -> StoreResult<Vec<i64>> {
+    // Several processes may start at once against one PostgreSQL database; a session-level
+    // advisory lock makes them take turns. SQLite has one writer at a time anyway (and the
+    // busy timeout makes the others wait), so it needs no lock.
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_lock(7243017)")
+            .execute(&mut *conn)
+            .await
+            .map_err(super::sql::map_err)?;
+    }
+    let result = apply_pending(conn, now).await;
+    if backend == Backend::Postgres {
+        // Unlock even when applying failed, so a retry in the same session can proceed.
+        let _ = sqlx::query("SELECT pg_advisory_unlock(7243017)")
+            .execute(&mut *conn)
+            .await;
+    }
+    result
+}
+
+async fn apply_pending(
+    conn: &mut AnyConnection,
+    now: crate::domain::Timestamp,
+) -> StoreResult<Vec<i64>> {
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version BIGINT PRIMARY KEY,
+            name TEXT NOT NULL,
+            checksum TEXT NOT NULL,
+            applied_at TEXT NOT NULL
+        )",
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(super::sql::map_err)?;
+
+    let rows = sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(super::sql::map_err)?;
+    let mut applied = Vec::new();
+    for row in &rows {
+        let version: i64 = row.try_get("version").map_err(super::sql::map_err)?;
+        let sum: String = row.try_get("checksum").map_err(super::sql::map_err)?;
+        match MIGRATIONS.iter().find(|m| m.version == version) {
+            Some(m) if checksum(m.sql) != sum => {
+                return Err(StoreError::Internal(format!(
+                    "migration {version} ({}) differs from the one applied to this database; \
+                     landed migrations must never be edited",
+                    m.name
+                )))
+            }
+            Some(_) => applied.push(version),
+            None => {
+                return Err(StoreError::Internal(format!(
+                    "the database has schema version {version}, newer than this binary knows; \
+                     run a newer pharos"
+                )))
+            }
+        }
+    }
+
+    let mut done = Vec::new();
+    for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+        let mut tx = conn.begin().await.map_err(super::sql::map_err)?;
+        sqlx::raw_sql(m.sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::Internal(format!("migration {} failed: {e}", m.version)))?;
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(m.version)
+        .bind(m.name)
+        .bind(checksum(m.sql))
+        .bind(now.to_db())
+        .execute(&mut *tx)
+        .await
+        .map_err(super::sql::map_err)?;
+        tx.commit().await.map_err(super::sql::map_err)?;
+        tracing::info!(version = m.version, name = m.name, "applied migration");
+        done.push(m.version);
+    }
+    Ok(done)
+}

@@ -1,0 +1,309 @@
+//! Storage: one interface ([`Store`]) and one SQL implementation ([`sql::SqlStore`]) that
+//! serves both SQLite and PostgreSQL through sqlx's `Any` driver.
+//!
+//! Every write is one transaction that changes the state *and* appends its events to the log
+//! (see [`crate::events`]). Queries are written once with `$1` placeholders, `ON CONFLICT` and
+//! `RETURNING`, which both databases accept; where the semantics differ (migration locking)
+//! the query is forked side by side with a comment saying why.
+//!
+//! The store must not know about HTTP or configuration files: it receives validated inputs
+//! and reports [`StoreError`]s that the HTTP layer maps to status codes.
+
+pub mod conformance;
+mod migrate;
+pub mod sql;
+
+use crate::domain::model::*;
+use crate::domain::*;
+use crate::events::Actor;
+use async_trait::async_trait;
+
+pub use migrate::MIGRATIONS;
+pub use sql::SqlStore;
+
+/// What can go wrong in storage, in terms the caller can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The named resource does not exist.
+    #[error("{what} `{id}` was not found")]
+    NotFound { what: &'static str, id: String },
+    /// The request conflicts with the stored state (a second resolve, a duplicate name).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// The input refers to something that makes it impossible (an unknown component id).
+    #[error("{message}")]
+    Invalid { message: String },
+    /// The database cannot be reached or refused the connection; try again later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or a corrupted row. Logged with its cause, reported generically.
+    #[error("storage error: {0}")]
+    Internal(String),
+}
+
+impl StoreError {
+    pub fn not_found(what: &'static str, id: impl ToString) -> Self {
+        StoreError::NotFound {
+            what,
+            id: id.to_string(),
+        }
+    }
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        StoreError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn invalid(message: impl Into<String>) -> Self {
+        StoreError::Invalid {
+            message: message.into(),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A page request: at most `limit` items after the opaque `cursor`.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub cursor: Option<String>,
+}
+
+impl PageRequest {
+    pub const DEFAULT_LIMIT: u32 = 50;
+    pub const MAX_LIMIT: u32 = 500;
+
+    pub fn first(limit: u32) -> Self {
+        PageRequest {
+            limit,
+            cursor: None,
+        }
+    }
+}
+
+/// One page of results and the cursor of the next page, if there is one.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+// ---- inputs -------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default)]
+pub struct NewGroup {
+    pub name: String,
+    pub description: Option<String>,
+    /// Appended at the end when absent.
+    pub position: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GroupPatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub position: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewComponent {
+    pub name: String,
+    pub description: Option<String>,
+    pub group_id: Option<ComponentGroupId>,
+    pub position: Option<i64>,
+    pub status: Option<ComponentStatus>,
+    pub showcase: Option<bool>,
+    pub only_show_if_degraded: Option<bool>,
+    pub start_date: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ComponentPatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub group_id: Option<Option<ComponentGroupId>>,
+    pub position: Option<i64>,
+    /// Setting a status by hand; see `domain::rules` for how it meets incident holds.
+    pub status: Option<ComponentStatus>,
+    pub showcase: Option<bool>,
+    pub only_show_if_degraded: Option<bool>,
+    pub start_date: Option<Option<String>>,
+}
+
+/// A component an incident or update names, with the status it sets (or none: affected,
+/// status unchanged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ComponentChange {
+    pub component_id: ComponentId,
+    pub status: Option<ComponentStatus>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewIncident {
+    pub name: String,
+    pub status: IncidentStatus,
+    /// Derived from the worst component status set when absent.
+    pub impact: Option<IncidentImpact>,
+    pub body: String,
+    pub components: Vec<ComponentChange>,
+    pub source: IncidentSource,
+    /// When the problem began, if earlier than now (a monitor's first failing check).
+    pub started_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewIncidentUpdate {
+    /// Unchanged when absent.
+    pub status: Option<IncidentStatus>,
+    pub body: String,
+    pub components: Vec<ComponentChange>,
+    pub impact: Option<IncidentImpact>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct IncidentPatch {
+    pub name: Option<String>,
+    pub impact: Option<IncidentImpact>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PostmortemInput {
+    pub body: String,
+    /// Publish now; otherwise save as a draft.
+    pub publish: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct IncidentFilter {
+    /// Only open (true) or only closed (false) incidents.
+    pub open: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMaintenance {
+    pub name: String,
+    pub scheduled_for: Timestamp,
+    pub scheduled_until: Timestamp,
+    pub component_ids: Vec<ComponentId>,
+    pub body: Option<String>,
+    pub auto_transition: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MaintenancePatch {
+    pub name: Option<String>,
+    pub scheduled_for: Option<Timestamp>,
+    pub scheduled_until: Option<Timestamp>,
+    pub component_ids: Option<Vec<ComponentId>>,
+    pub auto_transition: Option<bool>,
+    /// Moving the window by hand (start early, verify, complete).
+    pub status: Option<MaintenanceStatus>,
+    /// Posted as an update to the maintenance's timeline.
+    pub body: Option<String>,
+}
+
+/// A group or component declared in the configuration file, keyed by its `key`.
+#[derive(Debug, Clone)]
+pub struct DeclaredGroup {
+    pub key: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub position: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeclaredComponent {
+    pub key: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub group_key: Option<String>,
+    pub position: i64,
+    pub showcase: bool,
+    pub only_show_if_degraded: bool,
+    pub start_date: Option<String>,
+}
+
+/// What reconciling the configuration changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReconcileReport {
+    pub created: usize,
+    pub updated: usize,
+    pub released: usize,
+}
+
+/// A stored token with the hash to verify a presented secret against.
+#[derive(Debug, Clone)]
+pub struct StoredToken {
+    pub token: ApiToken,
+    pub secret_hash: String,
+}
+
+/// The storage interface. Every method that changes state does so in one transaction that
+/// also appends the matching events; every method is safe to call concurrently.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Cheap round trip, for `/readyz`.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Waits for in-flight work and closes the connections.
+    async fn close(&self);
+
+    // component groups
+    async fn create_group(&self, input: NewGroup, actor: &Actor) -> StoreResult<ComponentGroup>;
+    async fn update_group(&self, id: ComponentGroupId, patch: GroupPatch, actor: &Actor) -> StoreResult<ComponentGroup>;
+    /// Deletes the group; its components become ungrouped. Refused for config-managed groups.
+    async fn delete_group(&self, id: ComponentGroupId, actor: &Actor) -> StoreResult<()>;
+    async fn get_group(&self, id: ComponentGroupId) -> StoreResult<ComponentGroup>;
+    async fn list_groups(&self, page: PageRequest) -> StoreResult<Page<ComponentGroup>>;
+
+    // components
+    async fn create_component(&self, input: NewComponent, actor: &Actor) -> StoreResult<Component>;
+    async fn update_component(&self, id: ComponentId, patch: ComponentPatch, actor: &Actor) -> StoreResult<Component>;
+    /// Refused for config-managed components.
+    async fn delete_component(&self, id: ComponentId, actor: &Actor) -> StoreResult<()>;
+    async fn get_component(&self, id: ComponentId) -> StoreResult<Component>;
+    async fn list_components(&self, page: PageRequest) -> StoreResult<Page<Component>>;
+    /// Every status change of a component since `since`, oldest first.
+    async fn component_status_history(&self, id: ComponentId, since: Timestamp) -> StoreResult<Vec<ComponentStatusChange>>;
+
+    // incidents
+    async fn create_incident(&self, input: NewIncident, actor: &Actor) -> StoreResult<Incident>;
+    async fn post_incident_update(&self, id: IncidentId, input: NewIncidentUpdate, actor: &Actor) -> StoreResult<Incident>;
+    async fn edit_incident_update(&self, id: IncidentId, update_id: IncidentUpdateId, body: String, actor: &Actor) -> StoreResult<Incident>;
+    async fn update_incident(&self, id: IncidentId, patch: IncidentPatch, actor: &Actor) -> StoreResult<Incident>;
+    /// Resolves the incident with a final update. A second resolve is a conflict.
+    async fn resolve_incident(&self, id: IncidentId, body: Option<String>, actor: &Actor) -> StoreResult<Incident>;
+    async fn set_postmortem(&self, id: IncidentId, input: PostmortemInput, actor: &Actor) -> StoreResult<Incident>;
+    async fn delete_incident(&self, id: IncidentId, actor: &Actor) -> StoreResult<()>;
+    async fn get_incident(&self, id: IncidentId) -> StoreResult<Incident>;
+    async fn get_incident_by_short_id(&self, short_id: &str) -> StoreResult<Incident>;
+    /// Newest first.
+    async fn list_incidents(&self, filter: IncidentFilter, page: PageRequest) -> StoreResult<Page<Incident>>;
+
+    // maintenances
+    async fn create_maintenance(&self, input: NewMaintenance, actor: &Actor) -> StoreResult<Maintenance>;
+    async fn update_maintenance(&self, id: MaintenanceId, patch: MaintenancePatch, actor: &Actor) -> StoreResult<Maintenance>;
+    /// Calls the window off: it completes now (restoring its components) and is marked cancelled.
+    async fn cancel_maintenance(&self, id: MaintenanceId, actor: &Actor) -> StoreResult<Maintenance>;
+    async fn get_maintenance(&self, id: MaintenanceId) -> StoreResult<Maintenance>;
+    /// Soonest first.
+    async fn list_maintenances(&self, page: PageRequest) -> StoreResult<Page<Maintenance>>;
+    /// Starts windows whose start has passed and completes those whose end has passed
+    /// (only those with `auto_transition`). Returns how many changed.
+    async fn advance_maintenances(&self, now: Timestamp) -> StoreResult<usize>;
+
+    // the event log
+    async fn list_events(&self, after: i64, limit: u32) -> StoreResult<Vec<Event>>;
+    async fn last_event_seq(&self) -> StoreResult<i64>;
+
+    // API tokens
+    async fn create_token(&self, id: TokenId, name: &str, scope: TokenScope, secret_hash: &str, actor: &Actor) -> StoreResult<ApiToken>;
+    async fn list_tokens(&self) -> StoreResult<Vec<ApiToken>>;
+    async fn revoke_token(&self, name: &str, actor: &Actor) -> StoreResult<ApiToken>;
+    /// An active (not revoked) token by id.
+    async fn find_token(&self, id: TokenId) -> StoreResult<Option<StoredToken>>;
+    async fn touch_token(&self, id: TokenId, at: Timestamp) -> StoreResult<()>;
+
+    // configuration as code
+    async fn reconcile_config(&self, groups: &[DeclaredGroup], components: &[DeclaredComponent], actor: &Actor) -> StoreResult<ReconcileReport>;
+}
