@@ -16,12 +16,12 @@
 //! - [`cli`]: the command line.
 //! - [`clock`]: injected wall time.
 
-//pub mod app;
-//pub mod cli;
+pub mod app;
+pub mod cli;
 pub mod clock;
-//pub mod config;
+pub mod config;
 pub mod domain;
 pub mod events;
-//pub mod http;
+pub mod http;
 pub mod store;
-//pub mod token;
+pub mod token;

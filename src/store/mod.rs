@@ -247,6 +247,10 @@ pub trait Store: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
     /// Waits for in-flight work and closes the connections.
     async fn close(&self);
+    /// Connections open and idle in the pool, for `/metrics`.
+    fn pool_stats(&self) -> Option<(u32, usize)> {
+        None
+    }
 
     // component groups
     async fn create_group(&self, input: NewGroup, actor: &Actor) -> StoreResult<ComponentGroup>;

@@ -259,11 +259,6 @@ impl SqlStore {
         self.backend
     }
 
-    /// Connections in use and idle, for `/metrics`.
-    pub fn pool_usage(&self) -> (u32, usize) {
-        (self.pool.size(), self.pool.num_idle())
-    }
-
     async fn conn(&self) -> StoreResult<sqlx::pool::PoolConnection<Any>> {
         self.pool.acquire().await.map_err(map_err)
     }
@@ -575,7 +570,7 @@ impl WriteTx {
             .map_err(map_err)?
             .ok_or_else(|| StoreError::not_found("incident", id))?;
         let mut incidents = vec![incident_from_row(&row)?];
-        fill_incidents(&mut *self.tx, &mut incidents).await?;
+        fill_incidents(&mut self.tx, &mut incidents).await?;
         Ok(incidents.remove(0))
     }
 
@@ -741,7 +736,7 @@ impl WriteTx {
             .map_err(map_err)?
             .ok_or_else(|| StoreError::not_found("maintenance", id))?;
         let mut list = vec![maintenance_from_row(&row)?];
-        fill_maintenances(&mut *self.tx, &mut list).await?;
+        fill_maintenances(&mut self.tx, &mut list).await?;
         Ok(list.remove(0))
     }
 
@@ -1026,6 +1021,10 @@ impl Store for SqlStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    fn pool_stats(&self) -> Option<(u32, usize)> {
+        Some((self.pool.size(), self.pool.num_idle()))
     }
 
     // ---- component groups ---------------------------------------------------------------

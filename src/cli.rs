@@ -1,0 +1,310 @@
+//! The command line: `serve`, `migrate`, `token create|list|revoke`, `config check`.
+//!
+//! Every command that touches data takes the same `--config`, `--data-dir` and
+//! `--database-url` as `serve`, so `pharos token create` writes to the database that
+//! `pharos serve` reads. Output meant for people goes to stdout; logs go to stderr.
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{self, Config, LogFormat, Overrides};
+use crate::domain::TokenScope;
+use crate::events::Actor;
+use crate::store::Store;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pharos",
+    version,
+    about = "Self-hosted status page, uptime monitor and vendor-outage tracker",
+    long_about = "Pharos answers two questions for an operations team and its customers: is it up, \
+and if not, what are we telling people?\n\nStart it with `pharos serve`: with no flags it keeps its \
+data in ./pharos-data/ (SQLite) and listens on 127.0.0.1:8080."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "PHAROS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Folder for the SQLite database and other data [default: ./pharos-data]
+    #[arg(long, global = true, env = "PHAROS_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// postgres://USER:PASSWORD@HOST/DB or sqlite://PATH [default: SQLite in the data folder]
+    #[arg(long, global = true, env = "PHAROS_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Log format: text or json [default: text]
+    #[arg(long, global = true, env = "PHAROS_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the status page, the API and the background work.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080]
+        #[arg(long, env = "PHAROS_LISTEN", value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage API tokens for /api/v1.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Work with the configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once; only its hash is stored.
+    Create {
+        /// A name to recognise and revoke it by (letters, digits, `.`, `_`, `-`).
+        #[arg(long)]
+        name: String,
+        /// What it may do: read (GET only), write (also changes), admin (everything).
+        #[arg(long, value_enum, default_value_t = ScopeArg::Write)]
+        scope: ScopeArg,
+    },
+    /// List tokens (never their secrets).
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke the active token with this name.
+    Revoke { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a configuration file (and the PHAROS_* environment) and print what is wrong.
+    Check {
+        /// The file to check [default: --config]
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ScopeArg {
+    Read,
+    Write,
+    Admin,
+}
+
+impl From<ScopeArg> for TokenScope {
+    fn from(s: ScopeArg) -> Self {
+        match s {
+            ScopeArg::Read => TokenScope::Read,
+            ScopeArg::Write => TokenScope::Write,
+            ScopeArg::Admin => TokenScope::Admin,
+        }
+    }
+}
+
+fn env_lookup(key: &str) -> Option<String> {
+    std::env::var(key).ok().filter(|v| !v.is_empty())
+}
+
+fn overrides(global: &GlobalArgs, listen: Option<String>) -> Overrides {
+    Overrides {
+        config_file: global.config.clone(),
+        listen,
+        data_dir: global.data_dir.clone(),
+        database_url: global.database_url.clone(),
+        log_format: global.log_format.clone(),
+    }
+}
+
+fn load_config(overrides: &Overrides) -> Result<Config, ExitCode> {
+    config::load(overrides, &env_lookup).map_err(|err| {
+        eprintln!("error: the configuration is not valid:");
+        for problem in &err.problems {
+            eprintln!("  - {problem}");
+        }
+        ExitCode::from(2)
+    })
+}
+
+fn init_tracing(format: LogFormat, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(format!("{level},sqlx=warn,tower_http=warn"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+fn fail(err: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {err}");
+    ExitCode::FAILURE
+}
+
+/// Runs a parsed command line; the exit code says how it went.
+pub async fn run(cli: Cli) -> ExitCode {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match cli.command {
+        Command::Serve { listen } => {
+            let config = match load_config(&overrides(&cli.global, listen)) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            init_tracing(config.log_format, &config.log_level);
+            serve(config, clock).await
+        }
+        Command::Migrate => {
+            let config = match load_config(&overrides(&cli.global, None)) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            init_tracing(config.log_format, &config.log_level);
+            match crate::app::open_store(&config, clock).await {
+                Ok(store) => {
+                    let versions = store.applied_migrations().await.unwrap_or_default();
+                    println!(
+                        "database is at schema version {}",
+                        versions.last().copied().unwrap_or(0)
+                    );
+                    store.close().await;
+                    ExitCode::SUCCESS
+                }
+                Err(err) => fail(format!("{err:#}")),
+            }
+        }
+        Command::Token(cmd) => {
+            let config = match load_config(&overrides(&cli.global, None)) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            init_tracing(config.log_format, "warn");
+            let store = match crate::app::open_store(&config, clock).await {
+                Ok(s) => s,
+                Err(err) => return fail(format!("{err:#}")),
+            };
+            let code = token_command(&store, cmd).await;
+            store.close().await;
+            code
+        }
+        Command::Config(ConfigCommand::Check { file }) => {
+            let mut o = overrides(&cli.global, None);
+            if file.is_some() {
+                o.config_file = file;
+            }
+            let Some(path) = o.config_file.clone() else {
+                return fail("no file to check: give one (`pharos config check FILE`) or --config");
+            };
+            match load_config(&o) {
+                Ok(c) => {
+                    println!(
+                        "{}: valid ({} component groups, {} components declared; database {})",
+                        path.display(),
+                        c.groups.len(),
+                        c.components.len(),
+                        config::redact_url(&c.database_url)
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(code) => code,
+            }
+        }
+    }
+}
+
+async fn serve(config: Config, clock: Arc<dyn Clock>) -> ExitCode {
+    let listener = match tokio::net::TcpListener::bind(config.listen).await {
+        Ok(l) => l,
+        Err(err) => {
+            return fail(format!(
+                "cannot listen on {}: {err}; choose another address with --listen",
+                config.listen
+            ))
+        }
+    };
+    let database = config::redact_url(&config.database_url);
+    let app = match crate::app::App::build(config, clock).await {
+        Ok(app) => app,
+        Err(err) => return fail(format!("{err:#}")),
+    };
+    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    tracing::info!(database = %database, "pharos listening on http://{addr}");
+    match app.run(listener, crate::app::shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => fail(format!("{err:#}")),
+    }
+}
+
+fn valid_token_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+async fn token_command(store: &dyn Store, cmd: TokenCommand) -> ExitCode {
+    match cmd {
+        TokenCommand::Create { name, scope } => {
+            if !valid_token_name(&name) {
+                return fail(format!(
+                    "`{name}` is not a token name; use 1 to 64 letters, digits, `.`, `_` or `-`"
+                ));
+            }
+            let issued = crate::token::issue();
+            match store
+                .create_token(issued.id, &name, scope.into(), &issued.secret_hash, &Actor::cli())
+                .await
+            {
+                Ok(token) => {
+                    println!("{}", issued.text);
+                    eprintln!(
+                        "created token `{}` with scope `{}`; it is shown only once, store it now",
+                        token.name, token.scope
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(err) => fail(err),
+            }
+        }
+        TokenCommand::List { json } => match store.list_tokens().await {
+            Ok(tokens) => {
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&tokens).expect("serialise"));
+                } else {
+                    println!("{:<24} {:<6} {:<8} {:<21} LAST USED", "NAME", "SCOPE", "STATE", "CREATED");
+                    for t in tokens {
+                        let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
+                        let created = t.created_at.0.format("%Y-%m-%d %H:%M UTC").to_string();
+                        let used = t
+                            .last_used_at
+                            .map(|u| u.0.format("%Y-%m-%d %H:%M UTC").to_string())
+                            .unwrap_or_else(|| "never".into());
+                        println!("{:<24} {:<6} {:<8} {:<21} {used}", t.name, t.scope, state, created);
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+            Err(err) => fail(err),
+        },
+        TokenCommand::Revoke { name } => match store.revoke_token(&name, &Actor::cli()).await {
+            Ok(token) => {
+                println!("revoked token `{}`", token.name);
+                ExitCode::SUCCESS
+            }
+            Err(err) => fail(err),
+        },
+    }
+}

@@ -1,0 +1,111 @@
+//! HTTP: the router (every route is listed in [`router`]), the management API (`api_v1`),
+//! its OpenAPI document, errors, authentication and the operations endpoints.
+//!
+//! Layers, outermost first: tracing, panic catching (a panic becomes a JSON 500, never a
+//! dropped connection), the 1 MiB body limit, request metrics. Authentication is a route layer
+//! on `/api/v1` only, so an unknown path is a plain 404 whatever the token.
+
+pub mod api_v1;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod ops;
+
+use crate::clock::Clock;
+use crate::config::PageSettings;
+use crate::store::Store;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{middleware, Json, Router};
+use error::ApiError;
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Request bodies above this are refused with 413.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub auth_limiter: Arc<auth::FailureLimiter>,
+    pub page: Arc<PageSettings>,
+    pub openapi: Arc<serde_json::Value>,
+}
+
+/// The management API's routes, with the OpenAPI description each handler carries.
+pub fn api_v1_routes() -> OpenApiRouter<AppState> {
+    use api_v1::*;
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(groups::list, groups::create))
+        .routes(routes!(groups::get, groups::update, groups::delete))
+        .routes(routes!(components::list, components::create))
+        .routes(routes!(components::get, components::update, components::delete))
+        .routes(routes!(components::history))
+        .routes(routes!(incidents::list, incidents::create))
+        .routes(routes!(incidents::get, incidents::update, incidents::delete))
+        .routes(routes!(incidents::post_update))
+        .routes(routes!(incidents::edit_update))
+        .routes(routes!(incidents::resolve))
+        .routes(routes!(incidents::put_postmortem))
+        .routes(routes!(maintenances::list, maintenances::create))
+        .routes(routes!(maintenances::get, maintenances::update))
+        .routes(routes!(maintenances::cancel))
+        .routes(routes!(events::list))
+}
+
+/// The OpenAPI document of [`api_v1_routes`], completed with the shared error responses.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let (_, doc) = api_v1_routes().split_for_parts();
+    openapi::finish(doc)
+}
+
+/// Every route Pharos serves.
+pub fn router(state: AppState) -> Router {
+    let (api, _) = api_v1_routes().split_for_parts();
+    let api = api.route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
+    Router::new()
+        .merge(api)
+        .route("/api/v1/openapi.json", get(openapi::serve))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(ops::track_requests))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
+            tracing::error!("a request handler panicked");
+            ApiError::internal().into_response()
+        }))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn route_not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+        "there is no such endpoint; the management API is described at /api/v1/openapi.json",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not accept that method; see /api/v1/openapi.json",
+    )
+}
+
+/// `{"status": "..."}`, for the operations endpoints.
+pub(crate) fn status_json(status: &str) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": status }))
+}

@@ -1,0 +1,102 @@
+//! Operations endpoints: `/healthz` (the process answers), `/readyz` (the database answers),
+//! `/metrics` (Prometheus text), and the middleware that counts and times every request.
+
+use super::error::ApiError;
+use super::{status_json, AppState};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+static RECORDER: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The process-wide Prometheus recorder, installed on first use. Several apps in one process
+/// (tests) share it.
+pub fn metrics_handle() -> PrometheusHandle {
+    RECORDER
+        .get_or_init(|| {
+            let handle = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("pharos_http_request_duration_seconds".into()),
+                    &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0],
+                )
+                .expect("buckets are not empty")
+                .install_recorder()
+                .expect("no other metrics recorder is installed");
+            describe();
+            handle
+        })
+        .clone()
+}
+
+fn describe() {
+    metrics::describe_counter!("pharos_http_requests_total", "HTTP requests by route, method and status");
+    metrics::describe_histogram!(
+        "pharos_http_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "HTTP request latency by route"
+    );
+    metrics::describe_counter!("pharos_http_auth_failures_total", "Failed API authentications");
+    metrics::describe_counter!("pharos_events_appended_total", "Events appended to the event log");
+    metrics::describe_gauge!("pharos_db_pool_connections", "Database pool connections by state");
+}
+
+pub async fn healthz() -> impl IntoResponse {
+    status_json("ok")
+}
+
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
+        Ok(Ok(())) => status_json("ready").into_response(),
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "readiness check failed");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "the database does not answer",
+            )
+            .into_response()
+        }
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database did not answer within 2 s",
+        )
+        .into_response(),
+    }
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    if let Some((size, idle)) = state.store.pool_stats() {
+        metrics::gauge!("pharos_db_pool_connections", "state" => "idle").set(idle as f64);
+        metrics::gauge!("pharos_db_pool_connections", "state" => "in_use")
+            .set(size.saturating_sub(idle as u32) as f64);
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        metrics_handle().render(),
+    )
+        .into_response()
+}
+
+/// Counts and times every request by its route template (never the raw path, whose ids would
+/// make the label set unbounded).
+pub async fn track_requests(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().as_str().to_string();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("pharos_http_requests_total", "route" => route.clone(), "method" => method, "status" => status)
+        .increment(1);
+    metrics::histogram!("pharos_http_request_duration_seconds", "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
