@@ -96,7 +96,11 @@ fn needed_scope(method: &Method) -> TokenScope {
 }
 
 /// Middleware: authenticates the bearer token and checks its scope.
-pub async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
+pub async fn require_token(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     let ip = client_ip(&req);
     if let Err(wait) = state.auth_limiter.check(ip) {
         return Err(ApiError::rate_limited(wait));
@@ -105,7 +109,10 @@ pub async fn require_token(State(state): State<AppState>, mut req: Request, next
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim);
     let Some(presented) = presented else {
         state.auth_limiter.record_failure(ip);
@@ -118,7 +125,9 @@ pub async fn require_token(State(state): State<AppState>, mut req: Request, next
         None => {
             state.auth_limiter.record_failure(ip);
             metrics::counter!("pharos_http_auth_failures_total").increment(1);
-            return Err(ApiError::unauthorized("the API token is not valid or has been revoked"));
+            return Err(ApiError::unauthorized(
+                "the API token is not valid or has been revoked",
+            ));
         }
     };
     let needed = needed_scope(req.method());

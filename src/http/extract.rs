@@ -22,10 +22,16 @@ fn bytes_rejection(rejection: BytesRejection) -> ApiError {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            format!("the request body is larger than the limit of {} bytes", super::BODY_LIMIT),
+            format!(
+                "the request body is larger than the limit of {} bytes",
+                super::BODY_LIMIT
+            ),
         )
     } else {
-        ApiError::bad_request("bad_request", format!("the request body could not be read: {rejection}"))
+        ApiError::bad_request(
+            "bad_request",
+            format!("the request body could not be read: {rejection}"),
+        )
     }
 }
 
@@ -34,9 +40,10 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         use serde_json::error::Category;
         match err.classify() {
             Category::Data => ApiError::validation(format!("the JSON body is not valid: {err}")),
-            Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::bad_request("malformed_json", format!("the body is not well-formed JSON: {err}"))
-            }
+            Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(
+                "malformed_json",
+                format!("the body is not well-formed JSON: {err}"),
+            ),
         }
     })
 }
@@ -48,7 +55,8 @@ fn is_json(req: &Request) -> bool {
         .and_then(|v| v.split(';').next())
         .map(|mime| {
             let mime = mime.trim().to_ascii_lowercase();
-            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
         })
         .unwrap_or(false)
 }
@@ -68,7 +76,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         if !is_json(&req) {
             return Err(not_json());
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(bytes_rejection)?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(bytes_rejection)?;
         parse(&bytes).map(ApiJson)
     }
 }
@@ -79,7 +89,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let has_type = req.headers().contains_key(header::CONTENT_TYPE);
         let json = is_json(&req);
-        let bytes = Bytes::from_request(req, state).await.map_err(bytes_rejection)?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(bytes_rejection)?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(None));
         }
@@ -107,7 +119,10 @@ where
             .map_err(|rejection: PathRejection| {
                 ApiError::bad_request(
                     "invalid_id",
-                    format!("{}; ids are UUIDs as returned when the resource was created", rejection.body_text()),
+                    format!(
+                        "{}; ids are UUIDs as returned when the resource was created",
+                        rejection.body_text()
+                    ),
                 )
             })
     }

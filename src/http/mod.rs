@@ -18,7 +18,6 @@ use crate::store::Store;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
 use axum::{middleware, Json, Router};
 use error::ApiError;
 use std::sync::Arc;
@@ -40,17 +39,26 @@ pub struct AppState {
     pub openapi: Arc<serde_json::Value>,
 }
 
-/// The management API's routes, with the OpenAPI description each handler carries.
-pub fn api_v1_routes() -> OpenApiRouter<AppState> {
+/// Every route, with the OpenAPI description each handler carries. With a state, `/api/v1`
+/// gets its authentication layer; without, the routes serve only to build the document.
+fn routes(auth_state: Option<AppState>) -> OpenApiRouter<AppState> {
     use api_v1::*;
-    OpenApiRouter::with_openapi(openapi::base())
+    let api = OpenApiRouter::with_openapi(openapi::base())
         .routes(routes!(groups::list, groups::create))
         .routes(routes!(groups::get, groups::update, groups::delete))
         .routes(routes!(components::list, components::create))
-        .routes(routes!(components::get, components::update, components::delete))
+        .routes(routes!(
+            components::get,
+            components::update,
+            components::delete
+        ))
         .routes(routes!(components::history))
         .routes(routes!(incidents::list, incidents::create))
-        .routes(routes!(incidents::get, incidents::update, incidents::delete))
+        .routes(routes!(
+            incidents::get,
+            incidents::update,
+            incidents::delete
+        ))
         .routes(routes!(incidents::post_update))
         .routes(routes!(incidents::edit_update))
         .routes(routes!(incidents::resolve))
@@ -58,33 +66,39 @@ pub fn api_v1_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(maintenances::list, maintenances::create))
         .routes(routes!(maintenances::get, maintenances::update))
         .routes(routes!(maintenances::cancel))
-        .routes(routes!(events::list))
+        .routes(routes!(events::list));
+    let api = match auth_state {
+        Some(state) => api.route_layer(middleware::from_fn_with_state(state, auth::require_token)),
+        None => api,
+    };
+    // Public routes come after the layer, which applies only to the routes before it.
+    api.routes(routes!(openapi::serve))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
 }
 
-/// The OpenAPI document of [`api_v1_routes`], completed with the shared error responses.
+/// The OpenAPI document of every route, completed with the shared error responses.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    let (_, doc) = api_v1_routes().split_for_parts();
+    let (_, doc) = routes(None).split_for_parts();
     openapi::finish(doc)
 }
 
-/// Every route Pharos serves.
+/// Every route Pharos serves. All are registered through [`routes`], so each one is in the
+/// OpenAPI document.
 pub fn router(state: AppState) -> Router {
-    let (api, _) = api_v1_routes().split_for_parts();
-    let api = api.route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
-    Router::new()
-        .merge(api)
-        .route("/api/v1/openapi.json", get(openapi::serve))
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
+    let (router, _) = routes(Some(state.clone())).split_for_parts();
+    router
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(ops::track_requests))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(CatchPanicLayer::custom(|_panic: Box<dyn std::any::Any + Send>| {
-            tracing::error!("a request handler panicked");
-            ApiError::internal().into_response()
-        }))
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                tracing::error!("a request handler panicked");
+                ApiError::internal().into_response()
+            },
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -25,6 +25,7 @@ use utoipa::{OpenApi as _, ToSchema};
         (name = "incidents", description = "Incidents and their update timeline"),
         (name = "maintenances", description = "Scheduled maintenance windows"),
         (name = "events", description = "The append-only event log"),
+        (name = "operations", description = "Health, readiness, metrics and this document; no token needed"),
     )
 )]
 struct ApiDoc;
@@ -49,7 +50,10 @@ fn error_response(description: &str) -> utoipa::openapi::Response {
 
 fn add_errors(op: &mut Operation, has_id: bool, has_body: bool) {
     let mut errors = vec![
-        ("400", "Malformed request: bad JSON syntax, a bad id or query parameter"),
+        (
+            "400",
+            "Malformed request: bad JSON syntax, a bad id or query parameter",
+        ),
         ("401", "Missing, invalid or revoked token"),
         ("403", "The token's scope does not allow this"),
         ("429", "Too many failed authentications from this address"),
@@ -63,7 +67,10 @@ fn add_errors(op: &mut Operation, has_id: bool, has_body: bool) {
         errors.push(("409", "Conflicts with the stored state"));
         errors.push(("413", "Body larger than 1 MiB"));
         errors.push(("415", "Body is not application/json"));
-        errors.push(("422", "Valid JSON that breaks the rules: unknown fields, wrong types, bad values"));
+        errors.push((
+            "422",
+            "Valid JSON that breaks the rules: unknown fields, wrong types, bad values",
+        ));
     }
     for (code, description) in errors {
         op.responses
@@ -76,6 +83,9 @@ fn add_errors(op: &mut Operation, has_id: bool, has_body: bool) {
 /// Adds the shared parts to a generated document.
 pub fn finish(mut doc: OpenApi) -> OpenApi {
     for (path, item) in doc.paths.paths.iter_mut() {
+        if !path.starts_with("/api/v1/") || path == "/api/v1/openapi.json" {
+            continue;
+        }
         let has_id = path.contains('{');
         for (op, writes) in [
             (&mut item.get, false),
@@ -90,9 +100,10 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
         }
     }
     let components = doc.components.get_or_insert_with(Default::default);
-    components
-        .schemas
-        .insert("ErrorBody".into(), <ErrorBody as utoipa::PartialSchema>::schema());
+    components.schemas.insert(
+        "ErrorBody".into(),
+        <ErrorBody as utoipa::PartialSchema>::schema(),
+    );
     let mut detail = Vec::new();
     <ErrorBody as ToSchema>::schemas(&mut detail);
     for (name, schema) in detail {
@@ -107,11 +118,16 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
                 .build(),
         ),
     );
-    doc.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+    doc.security = Some(vec![SecurityRequirement::new(
+        "bearer",
+        Vec::<String>::new(),
+    )]);
     doc
 }
 
 /// `GET /api/v1/openapi.json`: public, so tools can read it before they have a token.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", security(()),
+    responses((status = 200, description = "This document", content_type = "application/json")))]
 pub async fn serve(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json((*state.openapi).clone())
 }

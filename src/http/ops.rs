@@ -21,7 +21,10 @@ pub fn metrics_handle() -> PrometheusHandle {
             let handle = PrometheusBuilder::new()
                 .set_buckets_for_metric(
                     Matcher::Full("pharos_http_request_duration_seconds".into()),
-                    &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0],
+                    &[
+                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                        10.0,
+                    ],
                 )
                 .expect("buckets are not empty")
                 .install_recorder()
@@ -33,21 +36,38 @@ pub fn metrics_handle() -> PrometheusHandle {
 }
 
 fn describe() {
-    metrics::describe_counter!("pharos_http_requests_total", "HTTP requests by route, method and status");
+    metrics::describe_counter!(
+        "pharos_http_requests_total",
+        "HTTP requests by route, method and status"
+    );
     metrics::describe_histogram!(
         "pharos_http_request_duration_seconds",
         metrics::Unit::Seconds,
         "HTTP request latency by route"
     );
-    metrics::describe_counter!("pharos_http_auth_failures_total", "Failed API authentications");
-    metrics::describe_counter!("pharos_events_appended_total", "Events appended to the event log");
-    metrics::describe_gauge!("pharos_db_pool_connections", "Database pool connections by state");
+    metrics::describe_counter!(
+        "pharos_http_auth_failures_total",
+        "Failed API authentications"
+    );
+    metrics::describe_counter!(
+        "pharos_events_appended_total",
+        "Events appended to the event log"
+    );
+    metrics::describe_gauge!(
+        "pharos_db_pool_connections",
+        "Database pool connections by state"
+    );
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+    responses((status = 200, description = "The process is alive: `{\"status\":\"ok\"}`")))]
 pub async fn healthz() -> impl IntoResponse {
     status_json("ok")
 }
 
+#[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
+    responses((status = 200, description = "The database answers: `{\"status\":\"ready\"}`"),
+              (status = 503, description = "The database does not answer", body = super::error::ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
         Ok(Ok(())) => status_json("ready").into_response(),
@@ -69,6 +89,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
+    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     if let Some((size, idle)) = state.store.pool_stats() {
         metrics::gauge!("pharos_db_pool_connections", "state" => "idle").set(idle as f64);
@@ -76,7 +98,10 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             .set(size.saturating_sub(idle as u32) as f64);
     }
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         metrics_handle().render(),
     )
         .into_response()

@@ -58,8 +58,13 @@ pub struct HistoryQuery {
 
 #[utoipa::path(get, path = "/api/v1/components", tag = "components", params(ListQuery),
     responses((status = 200, description = "Components in display order", body = Paged<Component>)))]
-pub async fn list(State(state): State<AppState>, ApiQuery(query): ApiQuery<ListQuery>) -> ApiResult<Json<Paged<Component>>> {
-    Ok(Json(state.store.list_components(query.page()?).await?.into()))
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Paged<Component>>> {
+    Ok(Json(
+        state.store.list_components(query.page()?).await?.into(),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/components", tag = "components", request_body = CreateComponent,
@@ -86,7 +91,10 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/components/{id}", tag = "components",
     params(("id" = String, Path, description = "Component id")),
     responses((status = 200, description = "The component", body = Component)))]
-pub async fn get(State(state): State<AppState>, ApiPath(id): ApiPath<ComponentId>) -> ApiResult<Json<Component>> {
+pub async fn get(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<ComponentId>,
+) -> ApiResult<Json<Component>> {
     Ok(Json(state.store.get_component(id).await?))
 }
 
@@ -109,7 +117,12 @@ pub async fn update(
         only_show_if_degraded: input.only_show_if_degraded,
         start_date: input.start_date.map(valid_date).transpose()?,
     };
-    Ok(Json(state.store.update_component(id, patch, &who.actor()).await?))
+    Ok(Json(
+        state
+            .store
+            .update_component(id, patch, &who.actor())
+            .await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/components/{id}", tag = "components",
@@ -134,7 +147,10 @@ pub async fn history(
 ) -> ApiResult<Json<Vec<ComponentStatusChange>>> {
     let since = match query.since {
         Some(text) => Timestamp::parse(&text).ok_or_else(|| {
-            ApiError::bad_request("invalid_query", format!("`since` must be an RFC 3339 time, not `{text}`"))
+            ApiError::bad_request(
+                "invalid_query",
+                format!("`since` must be an RFC 3339 time, not `{text}`"),
+            )
         })?,
         None => Timestamp::from_datetime(state.clock.now().0 - chrono::Duration::days(90)),
     };

@@ -26,14 +26,23 @@ pub struct EventPage {
 
 #[utoipa::path(get, path = "/api/v1/events", tag = "events", params(EventsQuery),
     responses((status = 200, description = "Events in sequence order", body = EventPage)))]
-pub async fn list(State(state): State<AppState>, ApiQuery(query): ApiQuery<EventsQuery>) -> ApiResult<Json<EventPage>> {
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<EventsQuery>,
+) -> ApiResult<Json<EventPage>> {
     let after = query.after.unwrap_or(0);
     if after < 0 {
-        return Err(ApiError::bad_request("invalid_query", "`after` must not be negative"));
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "`after` must not be negative",
+        ));
     }
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", format!("`limit` must be 1 to 1000, not {limit}")));
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("`limit` must be 1 to 1000, not {limit}"),
+        ));
     }
     let data = state.store.list_events(after, limit).await?;
     let next_after = data.last().map(|e| e.seq).unwrap_or(after);

@@ -32,7 +32,10 @@ pub struct UpdateGroup {
 
 #[utoipa::path(get, path = "/api/v1/component-groups", tag = "component-groups", params(ListQuery),
     responses((status = 200, description = "Groups in display order", body = Paged<ComponentGroup>)))]
-pub async fn list(State(state): State<AppState>, ApiQuery(query): ApiQuery<ListQuery>) -> ApiResult<Json<Paged<ComponentGroup>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Paged<ComponentGroup>>> {
     Ok(Json(state.store.list_groups(query.page()?).await?.into()))
 }
 
@@ -55,7 +58,10 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/component-groups/{id}", tag = "component-groups",
     params(("id" = String, Path, description = "Group id")),
     responses((status = 200, description = "The group", body = ComponentGroup)))]
-pub async fn get(State(state): State<AppState>, ApiPath(id): ApiPath<ComponentGroupId>) -> ApiResult<Json<ComponentGroup>> {
+pub async fn get(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<ComponentGroupId>,
+) -> ApiResult<Json<ComponentGroup>> {
     Ok(Json(state.store.get_group(id).await?))
 }
 
@@ -73,7 +79,9 @@ pub async fn update(
         description: input.description.map(valid_description).transpose()?,
         position: valid_position(input.position)?,
     };
-    Ok(Json(state.store.update_group(id, patch, &who.actor()).await?))
+    Ok(Json(
+        state.store.update_group(id, patch, &who.actor()).await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/component-groups/{id}", tag = "component-groups",

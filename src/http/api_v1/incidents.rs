@@ -2,11 +2,15 @@
 
 use super::*;
 use crate::domain::model::{Incident, IncidentSource};
-use crate::domain::{IncidentId, IncidentImpact, IncidentStatus, IncidentUpdateId, SourceKind, Timestamp};
+use crate::domain::{
+    IncidentId, IncidentImpact, IncidentStatus, IncidentUpdateId, SourceKind, Timestamp,
+};
 use crate::http::auth::Principal;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, OptionalJson};
 use crate::http::AppState;
-use crate::store::{IncidentFilter, IncidentPatch, NewIncident, NewIncidentUpdate, PostmortemInput};
+use crate::store::{
+    IncidentFilter, IncidentPatch, NewIncident, NewIncidentUpdate, PostmortemInput,
+};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -90,7 +94,10 @@ pub struct UpdatePath {
 
 #[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", params(IncidentListQuery),
     responses((status = 200, description = "Incidents, newest first", body = Paged<Incident>)))]
-pub async fn list(State(state): State<AppState>, ApiQuery(query): ApiQuery<IncidentListQuery>) -> ApiResult<Json<Paged<Incident>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<IncidentListQuery>,
+) -> ApiResult<Json<Paged<Incident>>> {
     let open = match query.state.as_deref() {
         None => None,
         Some("open") => Some(true),
@@ -107,7 +114,13 @@ pub async fn list(State(state): State<AppState>, ApiQuery(query): ApiQuery<Incid
         cursor: query.cursor,
     }
     .page()?;
-    Ok(Json(state.store.list_incidents(IncidentFilter { open }, page).await?.into()))
+    Ok(Json(
+        state
+            .store
+            .list_incidents(IncidentFilter { open }, page)
+            .await?
+            .into(),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", request_body = CreateIncident,
@@ -120,10 +133,14 @@ pub async fn create(
     let started_at = match input.started_at {
         Some(text) => {
             let t = Timestamp::parse(&text).ok_or_else(|| {
-                ApiError::validation(format!("`started_at` must be an RFC 3339 time, not `{text}`"))
+                ApiError::validation(format!(
+                    "`started_at` must be an RFC 3339 time, not `{text}`"
+                ))
             })?;
             if t > state.clock.now() {
-                return Err(ApiError::validation("`started_at` must not be in the future"));
+                return Err(ApiError::validation(
+                    "`started_at` must not be in the future",
+                ));
             }
             Some(t)
         }
@@ -148,7 +165,10 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents",
     params(("id" = String, Path, description = "Incident id")),
     responses((status = 200, description = "The incident with its timeline", body = Incident)))]
-pub async fn get(State(state): State<AppState>, ApiPath(id): ApiPath<IncidentId>) -> ApiResult<Json<Incident>> {
+pub async fn get(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<IncidentId>,
+) -> ApiResult<Json<Incident>> {
     Ok(Json(state.store.get_incident(id).await?))
 }
 
@@ -165,7 +185,9 @@ pub async fn update(
         name: input.name.map(|n| valid_name("name", n)).transpose()?,
         impact: input.impact,
     };
-    Ok(Json(state.store.update_incident(id, patch, &who.actor()).await?))
+    Ok(Json(
+        state.store.update_incident(id, patch, &who.actor()).await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/incidents/{id}", tag = "incidents",
@@ -195,7 +217,10 @@ pub async fn post_update(
         components: component_changes(input.components, input.component_ids)?,
         impact: input.impact,
     };
-    let incident = state.store.post_incident_update(id, input, &who.actor()).await?;
+    let incident = state
+        .store
+        .post_incident_update(id, input, &who.actor())
+        .await?;
     Ok((StatusCode::CREATED, Json(incident)))
 }
 
@@ -230,7 +255,9 @@ pub async fn resolve(
         .and_then(|i| i.body)
         .map(|b| valid_body("body", b))
         .transpose()?;
-    Ok(Json(state.store.resolve_incident(id, body, &who.actor()).await?))
+    Ok(Json(
+        state.store.resolve_incident(id, body, &who.actor()).await?,
+    ))
 }
 
 #[utoipa::path(put, path = "/api/v1/incidents/{id}/postmortem", tag = "incidents", request_body = PutPostmortem,
@@ -246,5 +273,7 @@ pub async fn put_postmortem(
         body: valid_body("body", input.body)?,
         publish: input.publish.unwrap_or(true),
     };
-    Ok(Json(state.store.set_postmortem(id, input, &who.actor()).await?))
+    Ok(Json(
+        state.store.set_postmortem(id, input, &who.actor()).await?,
+    ))
 }

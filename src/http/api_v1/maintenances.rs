@@ -44,14 +44,21 @@ pub struct UpdateMaintenance {
 
 fn time(field: &str, text: &str) -> ApiResult<Timestamp> {
     Timestamp::parse(text).ok_or_else(|| {
-        ApiError::validation(format!("`{field}` must be an RFC 3339 time such as 2026-12-01T02:00:00Z, not `{text}`"))
+        ApiError::validation(format!(
+            "`{field}` must be an RFC 3339 time such as 2026-12-01T02:00:00Z, not `{text}`"
+        ))
     })
 }
 
 #[utoipa::path(get, path = "/api/v1/maintenances", tag = "maintenances", params(ListQuery),
     responses((status = 200, description = "Maintenances, soonest first", body = Paged<Maintenance>)))]
-pub async fn list(State(state): State<AppState>, ApiQuery(query): ApiQuery<ListQuery>) -> ApiResult<Json<Paged<Maintenance>>> {
-    Ok(Json(state.store.list_maintenances(query.page()?).await?.into()))
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Paged<Maintenance>>> {
+    Ok(Json(
+        state.store.list_maintenances(query.page()?).await?.into(),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/maintenances", tag = "maintenances", request_body = CreateMaintenance,
@@ -64,7 +71,9 @@ pub async fn create(
     let scheduled_for = time("scheduled_for", &input.scheduled_for)?;
     let scheduled_until = time("scheduled_until", &input.scheduled_until)?;
     if scheduled_until <= scheduled_for {
-        return Err(ApiError::validation("`scheduled_until` must be after `scheduled_for`"));
+        return Err(ApiError::validation(
+            "`scheduled_until` must be after `scheduled_for`",
+        ));
     }
     let input = NewMaintenance {
         name: valid_name("name", input.name)?,
@@ -81,7 +90,10 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/maintenances/{id}", tag = "maintenances",
     params(("id" = String, Path, description = "Maintenance id")),
     responses((status = 200, description = "The maintenance", body = Maintenance)))]
-pub async fn get(State(state): State<AppState>, ApiPath(id): ApiPath<MaintenanceId>) -> ApiResult<Json<Maintenance>> {
+pub async fn get(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<MaintenanceId>,
+) -> ApiResult<Json<Maintenance>> {
     Ok(Json(state.store.get_maintenance(id).await?))
 }
 
@@ -96,14 +108,25 @@ pub async fn update(
 ) -> ApiResult<Json<Maintenance>> {
     let patch = MaintenancePatch {
         name: input.name.map(|n| valid_name("name", n)).transpose()?,
-        scheduled_for: input.scheduled_for.map(|t| time("scheduled_for", &t)).transpose()?,
-        scheduled_until: input.scheduled_until.map(|t| time("scheduled_until", &t)).transpose()?,
+        scheduled_for: input
+            .scheduled_for
+            .map(|t| time("scheduled_for", &t))
+            .transpose()?,
+        scheduled_until: input
+            .scheduled_until
+            .map(|t| time("scheduled_until", &t))
+            .transpose()?,
         component_ids: input.component_ids,
         auto_transition: input.auto_transition,
         status: input.status,
         body: input.body.map(|b| valid_body("body", b)).transpose()?,
     };
-    Ok(Json(state.store.update_maintenance(id, patch, &who.actor()).await?))
+    Ok(Json(
+        state
+            .store
+            .update_maintenance(id, patch, &who.actor())
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/maintenances/{id}/cancel", tag = "maintenances",
@@ -114,5 +137,7 @@ pub async fn cancel(
     Extension(who): Extension<Principal>,
     ApiPath(id): ApiPath<MaintenanceId>,
 ) -> ApiResult<Json<Maintenance>> {
-    Ok(Json(state.store.cancel_maintenance(id, &who.actor()).await?))
+    Ok(Json(
+        state.store.cancel_maintenance(id, &who.actor()).await?,
+    ))
 }

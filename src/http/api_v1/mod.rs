@@ -49,7 +49,10 @@ impl ListQuery {
         if !(1..=PageRequest::MAX_LIMIT).contains(&limit) {
             return Err(ApiError::bad_request(
                 "invalid_query",
-                format!("`limit` must be 1 to {}, not {limit}", PageRequest::MAX_LIMIT),
+                format!(
+                    "`limit` must be 1 to {}, not {limit}",
+                    PageRequest::MAX_LIMIT
+                ),
             ));
         }
         Ok(PageRequest {
@@ -126,9 +129,11 @@ pub fn valid_position(value: Option<i64>) -> ApiResult<Option<i64>> {
 
 pub fn valid_date(value: Option<String>) -> ApiResult<Option<String>> {
     match value {
-        Some(d) if chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").is_err() => Err(
-            ApiError::validation(format!("`start_date` must be a date as YYYY-MM-DD, not `{d}`")),
-        ),
+        Some(d) if chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").is_err() => {
+            Err(ApiError::validation(format!(
+                "`start_date` must be a date as YYYY-MM-DD, not `{d}`"
+            )))
+        }
         other => Ok(other),
     }
 }
@@ -157,7 +162,9 @@ pub fn component_changes(
         }
     }
     if changes.len() > 1_000 {
-        return Err(ApiError::validation("an incident may name at most 1000 components"));
+        return Err(ApiError::validation(
+            "an incident may name at most 1000 components",
+        ));
     }
     Ok(changes)
 }
