@@ -87,7 +87,6 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let has_type = req.headers().contains_key(header::CONTENT_TYPE);
         let json = is_json(&req);
         let bytes = Bytes::from_request(req, state)
             .await
@@ -95,7 +94,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(None));
         }
-        if has_type && !json || !has_type {
+        if !json {
             return Err(not_json());
         }
         parse(&bytes).map(|v| OptionalJson(Some(v)))
