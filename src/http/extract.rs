@@ -97,7 +97,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
         if !json {
             return Err(not_json());
         }
-        parse(&bytes).map(|v| OptionalJson(Some(v)))
+        // A JSON `null` is no body too, as the OpenAPI document (`Option<T>`) says.
+        parse::<Option<T>>(&bytes).map(OptionalJson)
     }
 }
 

@@ -48,7 +48,8 @@ fn error_response(description: &str) -> utoipa::openapi::Response {
         .build()
 }
 
-fn add_errors(op: &mut Operation, has_id: bool, has_body: bool) {
+fn add_errors(op: &mut Operation, has_id: bool, writes: bool) {
+    let has_body = op.request_body.is_some();
     let mut errors = vec![
         (
             "400",
@@ -63,8 +64,13 @@ fn add_errors(op: &mut Operation, has_id: bool, has_body: bool) {
     if has_id {
         errors.push(("404", "No such resource"));
     }
-    if has_body {
+    if writes {
         errors.push(("409", "Conflicts with the stored state"));
+    }
+    if !writes && !has_id {
+        errors.push(("422", "The `cursor` is not one this server issued"));
+    }
+    if has_body {
         errors.push(("413", "Body larger than 1 MiB"));
         errors.push(("415", "Body is not application/json"));
         errors.push((

@@ -242,7 +242,7 @@ pub async fn edit_update(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/incidents/{id}/resolve", tag = "incidents", request_body(content = ResolveIncident, description = "Optional"),
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/resolve", tag = "incidents", request_body(content = Option<ResolveIncident>, description = "Optional"),
     params(("id" = String, Path, description = "Incident id")),
     responses((status = 200, description = "Resolved", body = Incident)))]
 pub async fn resolve(

@@ -100,6 +100,7 @@ pub fn valid_body(field: &str, value: String) -> ApiResult<String> {
     if value.trim().is_empty() {
         return Err(ApiError::validation(format!("`{field}` must not be empty")));
     }
+    reject_nul(field, &value)?;
     if value.chars().count() > MAX_BODY {
         return Err(ApiError::validation(format!(
             "`{field}` is longer than {MAX_BODY} characters"
@@ -109,6 +110,9 @@ pub fn valid_body(field: &str, value: String) -> ApiResult<String> {
 }
 
 pub fn valid_description(value: Option<String>) -> ApiResult<Option<String>> {
+    if let Some(d) = &value {
+        reject_nul("description", d)?;
+    }
     match value {
         Some(d) if d.chars().count() > MAX_DESCRIPTION => Err(ApiError::validation(format!(
             "`description` is longer than {MAX_DESCRIPTION} characters"
@@ -116,6 +120,17 @@ pub fn valid_description(value: Option<String>) -> ApiResult<Option<String>> {
         Some(d) if d.trim().is_empty() => Ok(None),
         other => Ok(other),
     }
+}
+
+/// PostgreSQL refuses NUL in text (and in JSON events) where SQLite stores it, so it is
+/// refused here, before it can become a 500 on one backend and data on the other.
+fn reject_nul(field: &str, value: &str) -> ApiResult<()> {
+    if value.contains('\0') {
+        return Err(ApiError::validation(format!(
+            "`{field}` must not contain NUL characters"
+        )));
+    }
+    Ok(())
 }
 
 pub fn valid_position(value: Option<i64>) -> ApiResult<Option<i64>> {
