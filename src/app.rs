@@ -32,14 +32,20 @@ pub struct App {
 pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<SqlStore> {
     if config.database_url.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!("cannot create the data folder {}", config.data_dir.display())
+            format!(
+                "cannot create the data folder {}",
+                config.data_dir.display()
+            )
         })?;
     }
     let mut opts = ConnectOptions::new(config.database_url.clone());
     opts.max_connections = config.database_max_connections;
-    SqlStore::open(&opts, clock)
-        .await
-        .with_context(|| format!("cannot open the database {}", redact_url(&config.database_url)))
+    SqlStore::open(&opts, clock).await.with_context(|| {
+        format!(
+            "cannot open the database {}",
+            redact_url(&config.database_url)
+        )
+    })
 }
 
 impl App {
@@ -67,7 +73,11 @@ impl App {
             page: Arc::new(config.page.clone()),
             openapi: Arc::new(openapi),
         };
-        Ok(App { config, store, state })
+        Ok(App {
+            config,
+            store,
+            state,
+        })
     }
 
     pub fn router(&self) -> axum::Router {
@@ -75,14 +85,21 @@ impl App {
     }
 
     /// Serves until `shutdown` completes, then drains and closes.
-    pub async fn run(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let ticker = tokio::spawn(maintenance_ticker(self.state.clone(), stop_rx));
         let router = self.router();
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP")?;
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
         let _ = stop_tx.send(true);
         let _ = ticker.await;
         self.store.close().await;
@@ -110,24 +127,39 @@ async fn maintenance_ticker(state: AppState, mut stop: watch::Receiver<bool>) {
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+///
+/// The signal handlers are installed when this is called, not when the future is first
+/// polled: call it before announcing that the server listens, so that a SIGTERM sent right
+/// after that line stops the server gracefully instead of killing it.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (interrupt, terminate) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+    async move {
+        #[cfg(unix)]
+        {
+            async fn received(signal: Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                _ = received(interrupt) => {},
+                _ = received(terminate) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down: finishing in-flight requests");
     }
-    tracing::info!("shutting down: finishing in-flight requests");
 }

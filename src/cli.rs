@@ -39,7 +39,13 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "PHAROS_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// postgres://USER:PASSWORD@HOST/DB or sqlite://PATH [default: SQLite in the data folder]
-    #[arg(long, global = true, env = "PHAROS_DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "PHAROS_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// Log format: text or json [default: text]
     #[arg(long, global = true, env = "PHAROS_LOG_FORMAT", value_name = "FORMAT")]
@@ -136,8 +142,9 @@ fn load_config(overrides: &Overrides) -> Result<Config, ExitCode> {
 }
 
 fn init_tracing(format: LogFormat, level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(format!("{level},sqlx=warn,tower_http=warn"))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(format!("{level},sqlx=warn,tower_http=warn"))
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -239,9 +246,14 @@ async fn serve(config: Config, clock: Arc<dyn Clock>) -> ExitCode {
         Ok(app) => app,
         Err(err) => return fail(format!("{err:#}")),
     };
-    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    // Handle SIGTERM from here on: whoever waits for the line below may send it at once.
+    let shutdown = crate::app::shutdown_signal();
     tracing::info!(database = %database, "pharos listening on http://{addr}");
-    match app.run(listener, crate::app::shutdown_signal()).await {
+    match app.run(listener, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(format!("{err:#}")),
     }
@@ -265,7 +277,13 @@ async fn token_command(store: &dyn Store, cmd: TokenCommand) -> ExitCode {
             }
             let issued = crate::token::issue();
             match store
-                .create_token(issued.id, &name, scope.into(), &issued.secret_hash, &Actor::cli())
+                .create_token(
+                    issued.id,
+                    &name,
+                    scope.into(),
+                    &issued.secret_hash,
+                    &Actor::cli(),
+                )
                 .await
             {
                 Ok(token) => {
@@ -282,17 +300,30 @@ async fn token_command(store: &dyn Store, cmd: TokenCommand) -> ExitCode {
         TokenCommand::List { json } => match store.list_tokens().await {
             Ok(tokens) => {
                 if json {
-                    println!("{}", serde_json::to_string_pretty(&tokens).expect("serialise"));
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&tokens).expect("serialise")
+                    );
                 } else {
-                    println!("{:<24} {:<6} {:<8} {:<21} LAST USED", "NAME", "SCOPE", "STATE", "CREATED");
+                    println!(
+                        "{:<24} {:<6} {:<8} {:<21} LAST USED",
+                        "NAME", "SCOPE", "STATE", "CREATED"
+                    );
                     for t in tokens {
-                        let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
+                        let state = if t.revoked_at.is_some() {
+                            "revoked"
+                        } else {
+                            "active"
+                        };
                         let created = t.created_at.0.format("%Y-%m-%d %H:%M UTC").to_string();
                         let used = t
                             .last_used_at
                             .map(|u| u.0.format("%Y-%m-%d %H:%M UTC").to_string())
                             .unwrap_or_else(|| "never".into());
-                        println!("{:<24} {:<6} {:<8} {:<21} {used}", t.name, t.scope, state, created);
+                        println!(
+                            "{:<24} {:<6} {:<8} {:<21} {used}",
+                            t.name, t.scope, state, created
+                        );
                     }
                 }
                 ExitCode::SUCCESS

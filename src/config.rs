@@ -74,8 +74,12 @@ pub const DEFAULT_DATA_DIR: &str = "./pharos-data";
 
 // ---- the file's shape ---------------------------------------------------------------------
 
+/// Keys a table of the file sets that are not settings. They are collected rather than refused
+/// by serde (`deny_unknown_fields` stops at the first), so that a typo is reported together
+/// with every other problem.
+type UnknownKeys = std::collections::BTreeMap<String, serde::de::IgnoredAny>;
+
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
@@ -92,39 +96,52 @@ struct FileConfig {
     component_groups: Vec<GroupDecl>,
     #[serde(default)]
     components: Vec<ComponentDecl>,
+    /// Keys that are not settings: reported as problems with all the others (see `unknown_keys`).
+    #[serde(flatten)]
+    unknown: UnknownKeys,
+    /// Problems found while reading the file, reported with those found in `resolve`.
+    #[serde(skip)]
+    problems: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct DatabaseSection {
     max_connections: Option<i64>,
+    /// Keys that are not settings: reported as problems with all the others (see `unknown_keys`).
+    #[serde(flatten)]
+    unknown: UnknownKeys,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct PageSection {
     name: Option<String>,
     url: Option<String>,
     time_zone: Option<String>,
+    /// Keys that are not settings: reported as problems with all the others (see `unknown_keys`).
+    #[serde(flatten)]
+    unknown: UnknownKeys,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct HttpSection {
     auth_failures_per_minute: Option<i64>,
+    /// Keys that are not settings: reported as problems with all the others (see `unknown_keys`).
+    #[serde(flatten)]
+    unknown: UnknownKeys,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct GroupDecl {
     key: String,
     name: String,
     description: Option<String>,
     position: Option<i64>,
+    /// Keys that are not settings: reported as problems with all the others (see `unknown_keys`).
+    #[serde(flatten)]
+    unknown: UnknownKeys,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct ComponentDecl {
     key: String,
     name: String,
@@ -136,6 +153,9 @@ struct ComponentDecl {
     #[serde(default)]
     only_show_if_degraded: bool,
     start_date: Option<String>,
+    /// Keys that are not settings: reported as problems with all the others (see `unknown_keys`).
+    #[serde(flatten)]
+    unknown: UnknownKeys,
 }
 
 fn default_true() -> bool {
@@ -146,16 +166,25 @@ fn default_true() -> bool {
 /// their variable through clap (see `cli.rs`).
 pub const ENV_KEYS: &[(&str, &str)] = &[
     ("PHAROS_LOG_LEVEL", "log_level"),
-    ("PHAROS_DATABASE_MAX_CONNECTIONS", "database.max_connections"),
+    (
+        "PHAROS_DATABASE_MAX_CONNECTIONS",
+        "database.max_connections",
+    ),
     ("PHAROS_PAGE_NAME", "page.name"),
     ("PHAROS_PAGE_URL", "page.url"),
     ("PHAROS_PAGE_TIME_ZONE", "page.time_zone"),
-    ("PHAROS_HTTP_AUTH_FAILURES_PER_MINUTE", "http.auth_failures_per_minute"),
+    (
+        "PHAROS_HTTP_AUTH_FAILURES_PER_MINUTE",
+        "http.auth_failures_per_minute",
+    ),
 ];
 
 /// Reads the file (if any), then applies the environment and the flags, then validates.
 /// `env` is a lookup so tests need not touch the process environment.
-pub fn load(overrides: &Overrides, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+pub fn load(
+    overrides: &Overrides,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
     let file = match &overrides.config_file {
         Some(path) => read_file(path)?,
         None => FileConfig::default(),
@@ -164,8 +193,46 @@ pub fn load(overrides: &Overrides, env: &dyn Fn(&str) -> Option<String>) -> Resu
 }
 
 fn parse_file(text: &str, origin: &Path) -> Result<FileConfig, ConfigError> {
-    toml::from_str::<FileConfig>(text)
-        .map_err(|e| ConfigError::one(format!("{}: {}", origin.display(), e.to_string().trim_end())))
+    let mut file = toml::from_str::<FileConfig>(text).map_err(|e| {
+        ConfigError::one(format!(
+            "{}: {}",
+            origin.display(),
+            e.to_string().trim_end()
+        ))
+    })?;
+    file.problems = unknown_keys(&file)
+        .into_iter()
+        .map(|key| {
+            format!(
+                "{}: `{key}` is not a setting; check its spelling and section",
+                origin.display()
+            )
+        })
+        .collect();
+    Ok(file)
+}
+
+/// Every key of the file that is not a setting, as a path such as `page.colour`.
+fn unknown_keys(file: &FileConfig) -> Vec<String> {
+    let mut keys: Vec<String> = file.unknown.keys().cloned().collect();
+    for (section, unknown) in [
+        ("database", &file.database.unknown),
+        ("page", &file.page.unknown),
+        ("http", &file.http.unknown),
+    ] {
+        keys.extend(unknown.keys().map(|k| format!("{section}.{k}")));
+    }
+    for (i, g) in file.component_groups.iter().enumerate() {
+        keys.extend(
+            g.unknown
+                .keys()
+                .map(|k| format!("component_groups[{i}].{k}")),
+        );
+    }
+    for (i, c) in file.components.iter().enumerate() {
+        keys.extend(c.unknown.keys().map(|k| format!("components[{i}].{k}")));
+    }
+    keys
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -179,11 +246,11 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
 }
 
 fn resolve(
-    file: FileConfig,
+    mut file: FileConfig,
     overrides: &Overrides,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
-    let mut problems = Vec::new();
+    let mut problems = std::mem::take(&mut file.problems);
 
     let listen_text = overrides
         .listen
@@ -225,7 +292,9 @@ fn resolve(
         "text" => LogFormat::Text,
         "json" => LogFormat::Json,
         other => {
-            problems.push(format!("log_format: `{other}` is not a log format; expected `text` or `json`"));
+            problems.push(format!(
+                "log_format: `{other}` is not a log format; expected `text` or `json`"
+            ));
             LogFormat::Text
         }
     };
@@ -274,7 +343,9 @@ fn resolve(
         .or(file.page.time_zone)
         .unwrap_or_else(|| "UTC".into());
     if time_zone.trim().is_empty() {
-        problems.push("page.time_zone: must not be empty; expected an IANA zone such as Europe/Berlin".into());
+        problems.push(
+            "page.time_zone: must not be empty; expected an IANA zone such as Europe/Berlin".into(),
+        );
     }
 
     let (groups, components) = declared(&mut problems, file.component_groups, file.components);
@@ -391,7 +462,9 @@ fn declared(
         }
         if let Some(date) = &c.start_date {
             if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() {
-                problems.push(format!("{at}.start_date: `{date}` is not a date; expected YYYY-MM-DD"));
+                problems.push(format!(
+                    "{at}.start_date: `{date}` is not a date; expected YYYY-MM-DD"
+                ));
             }
         }
         out_components.push(DeclaredComponent {
@@ -420,12 +493,19 @@ pub fn redact_url(url: &str) -> String {
     match authority.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or("");
-            let masked = if userinfo.contains(':') { format!("{user}:***") } else { user.to_string() };
+            let masked = if userinfo.contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_string()
+            };
             // Drop query parameters too: they may carry a password (`?password=`).
             let tail = tail.split('?').next().unwrap_or("");
             format!("{scheme}://{masked}@{host}{tail}")
         }
-        None => format!("{scheme}://{authority}{}", tail.split('?').next().unwrap_or("")),
+        None => format!(
+            "{scheme}://{authority}{}",
+            tail.split('?').next().unwrap_or("")
+        ),
     }
 }
 
@@ -465,15 +545,30 @@ mod tests {
             listen: Some("127.0.0.1:9100".into()),
             ..Default::default()
         };
-        assert_eq!(resolve(file, &overrides, &no_env).unwrap().listen.port(), 9100);
+        assert_eq!(
+            resolve(file, &overrides, &no_env).unwrap().listen.port(),
+            9100
+        );
     }
 
     #[test]
     fn unknown_keys_are_errors_that_name_the_key() {
-        let err = from_text("listne = \"x\"", &no_env).unwrap_err().to_string();
+        let err = from_text("listne = \"x\"", &no_env)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("listne"), "{err}");
-        let err = from_text("[page]\ncolour = \"red\"", &no_env).unwrap_err().to_string();
+        let err = from_text("[page]\ncolour = \"red\"", &no_env)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("colour"), "{err}");
+        // A typo does not hide the file's other problems.
+        let text = "listne = 1979-05-27\nlog_format = \"xml\"\n[[components]]\nkey = \"api\"\nname = \"API\"\ncolor = \"red\"\n";
+        let err = from_text(text, &no_env).unwrap_err();
+        let all = err.to_string();
+        for needle in ["`listne`", "log_format: `xml`", "`components[0].color`"] {
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+        assert_eq!(err.problems.len(), 3, "{all}");
     }
 
     #[test]
@@ -544,7 +639,13 @@ showcase = false
             redact_url("postgres://pharos:s3cret@db.example:5432/pharos?sslmode=require"),
             "postgres://pharos:***@db.example:5432/pharos"
         );
-        assert_eq!(redact_url("postgres://db/pharos?password=x"), "postgres://db/pharos");
-        assert_eq!(redact_url("sqlite:///var/lib/pharos.db"), "sqlite:///var/lib/pharos.db");
+        assert_eq!(
+            redact_url("postgres://db/pharos?password=x"),
+            "postgres://db/pharos"
+        );
+        assert_eq!(
+            redact_url("sqlite:///var/lib/pharos.db"),
+            "sqlite:///var/lib/pharos.db"
+        );
     }
 }

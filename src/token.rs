@@ -70,7 +70,13 @@ mod tests {
 
     #[test]
     fn malformed_tokens_do_not_parse() {
-        for bad in ["", "pharos_", "pharos_abc_def", "Bearer x", "pharos_zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz_x"] {
+        for bad in [
+            "",
+            "pharos_",
+            "pharos_abc_def",
+            "Bearer x",
+            "pharos_zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz_x",
+        ] {
             assert!(parse(bad).is_none(), "{bad}");
         }
     }

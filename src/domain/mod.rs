@@ -8,9 +8,11 @@ pub mod rules;
 pub mod status;
 pub mod time;
 
-pub use ids::{ComponentGroupId, ComponentId, IncidentId, IncidentUpdateId, MaintenanceId, TokenId};
+pub use ids::{
+    ComponentGroupId, ComponentId, IncidentId, IncidentUpdateId, MaintenanceId, TokenId,
+};
 pub use status::{
-    ComponentStatus, EnumParseError, IncidentImpact, IncidentStatus, MaintenanceStatus,
-    ManagedBy, SourceKind, TokenScope,
+    ComponentStatus, EnumParseError, IncidentImpact, IncidentStatus, MaintenanceStatus, ManagedBy,
+    SourceKind, TokenScope,
 };
 pub use time::Timestamp;

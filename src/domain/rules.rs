@@ -49,11 +49,18 @@ mod tests {
     fn holds_win_over_the_base_and_the_worst_hold_wins() {
         assert_eq!(status(Operational, false, &[PartialOutage]), PartialOutage);
         assert_eq!(
-            status(Operational, false, &[PartialOutage, MajorOutage, UnderMaintenance]),
+            status(
+                Operational,
+                false,
+                &[PartialOutage, MajorOutage, UnderMaintenance]
+            ),
             MajorOutage
         );
         // An incident that says "operational again" does not hide another's outage.
-        assert_eq!(status(Operational, false, &[Operational, PartialOutage]), PartialOutage);
+        assert_eq!(
+            status(Operational, false, &[Operational, PartialOutage]),
+            PartialOutage
+        );
     }
 
     #[test]

@@ -141,7 +141,10 @@ string_enum!(
 impl MaintenanceStatus {
     /// While active, a maintenance holds its components `under_maintenance`.
     pub fn is_active(&self) -> bool {
-        matches!(self, MaintenanceStatus::InProgress | MaintenanceStatus::Verifying)
+        matches!(
+            self,
+            MaintenanceStatus::InProgress | MaintenanceStatus::Verifying
+        )
     }
 }
 

@@ -1,5 +1,6 @@
-//! Shared test harness: fresh databases and the in-process app.
+//! Shared test harness: fresh databases, the in-process app and the real binary.
 #![allow(dead_code)]
 
 pub mod app;
 pub mod postgres;
+pub mod process;
