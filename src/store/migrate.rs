@@ -34,15 +34,15 @@ pub(super) async fn run(
     now: crate::domain::Timestamp,
 ) -> StoreResult<Vec<i64>> {
     // Several processes may start at once against one PostgreSQL database; a session-level
-    // advisory lock makes them take turns. SQLite has one writer at a time anyway (and the
-    // busy timeout makes the others wait), so it needs no lock.
+    // advisory lock makes them take turns. SQLite has no such lock; `apply_pending` re-checks
+    // each migration under the write lock instead.
     if backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_lock(7243017)")
             .execute(&mut *conn)
             .await
             .map_err(super::sql::map_err)?;
     }
-    let result = apply_pending(conn, now).await;
+    let result = apply_pending(conn, backend, now).await;
     if backend == Backend::Postgres {
         // Unlock even when applying failed, so a retry in the same session can proceed.
         let _ = sqlx::query("SELECT pg_advisory_unlock(7243017)")
@@ -54,6 +54,7 @@ pub(super) async fn run(
 
 async fn apply_pending(
     conn: &mut AnyConnection,
+    backend: Backend,
     now: crate::domain::Timestamp,
 ) -> StoreResult<Vec<i64>> {
     sqlx::raw_sql(
@@ -96,7 +97,24 @@ async fn apply_pending(
 
     let mut done = Vec::new();
     for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
-        let mut tx = conn.begin().await.map_err(super::sql::map_err)?;
+        // SQLite has no advisory lock: two processes may both have read "not applied" above.
+        // IMMEDIATE takes the write lock (waiting out the other process), and the check is
+        // repeated under it, so the second one skips what the first applied.
+        let mut tx = match backend {
+            Backend::Sqlite => conn.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => conn.begin().await,
+        }
+        .map_err(super::sql::map_err)?;
+        let applied_meanwhile =
+            sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
+                .bind(m.version)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(super::sql::map_err)?;
+        if applied_meanwhile.is_some() {
+            tx.rollback().await.map_err(super::sql::map_err)?;
+            continue;
+        }
         sqlx::raw_sql(m.sql)
             .execute(&mut *tx)
             .await

@@ -254,7 +254,12 @@ pub trait Store: Send + Sync {
 
     // component groups
     async fn create_group(&self, input: NewGroup, actor: &Actor) -> StoreResult<ComponentGroup>;
-    async fn update_group(&self, id: ComponentGroupId, patch: GroupPatch, actor: &Actor) -> StoreResult<ComponentGroup>;
+    async fn update_group(
+        &self,
+        id: ComponentGroupId,
+        patch: GroupPatch,
+        actor: &Actor,
+    ) -> StoreResult<ComponentGroup>;
     /// Deletes the group; its components become ungrouped. Refused for config-managed groups.
     async fn delete_group(&self, id: ComponentGroupId, actor: &Actor) -> StoreResult<()>;
     async fn get_group(&self, id: ComponentGroupId) -> StoreResult<ComponentGroup>;
@@ -262,33 +267,85 @@ pub trait Store: Send + Sync {
 
     // components
     async fn create_component(&self, input: NewComponent, actor: &Actor) -> StoreResult<Component>;
-    async fn update_component(&self, id: ComponentId, patch: ComponentPatch, actor: &Actor) -> StoreResult<Component>;
+    async fn update_component(
+        &self,
+        id: ComponentId,
+        patch: ComponentPatch,
+        actor: &Actor,
+    ) -> StoreResult<Component>;
     /// Refused for config-managed components.
     async fn delete_component(&self, id: ComponentId, actor: &Actor) -> StoreResult<()>;
     async fn get_component(&self, id: ComponentId) -> StoreResult<Component>;
     async fn list_components(&self, page: PageRequest) -> StoreResult<Page<Component>>;
     /// Every status change of a component since `since`, oldest first.
-    async fn component_status_history(&self, id: ComponentId, since: Timestamp) -> StoreResult<Vec<ComponentStatusChange>>;
+    async fn component_status_history(
+        &self,
+        id: ComponentId,
+        since: Timestamp,
+    ) -> StoreResult<Vec<ComponentStatusChange>>;
 
     // incidents
     async fn create_incident(&self, input: NewIncident, actor: &Actor) -> StoreResult<Incident>;
-    async fn post_incident_update(&self, id: IncidentId, input: NewIncidentUpdate, actor: &Actor) -> StoreResult<Incident>;
-    async fn edit_incident_update(&self, id: IncidentId, update_id: IncidentUpdateId, body: String, actor: &Actor) -> StoreResult<Incident>;
-    async fn update_incident(&self, id: IncidentId, patch: IncidentPatch, actor: &Actor) -> StoreResult<Incident>;
+    async fn post_incident_update(
+        &self,
+        id: IncidentId,
+        input: NewIncidentUpdate,
+        actor: &Actor,
+    ) -> StoreResult<Incident>;
+    async fn edit_incident_update(
+        &self,
+        id: IncidentId,
+        update_id: IncidentUpdateId,
+        body: String,
+        actor: &Actor,
+    ) -> StoreResult<Incident>;
+    async fn update_incident(
+        &self,
+        id: IncidentId,
+        patch: IncidentPatch,
+        actor: &Actor,
+    ) -> StoreResult<Incident>;
     /// Resolves the incident with a final update. A second resolve is a conflict.
-    async fn resolve_incident(&self, id: IncidentId, body: Option<String>, actor: &Actor) -> StoreResult<Incident>;
-    async fn set_postmortem(&self, id: IncidentId, input: PostmortemInput, actor: &Actor) -> StoreResult<Incident>;
+    async fn resolve_incident(
+        &self,
+        id: IncidentId,
+        body: Option<String>,
+        actor: &Actor,
+    ) -> StoreResult<Incident>;
+    async fn set_postmortem(
+        &self,
+        id: IncidentId,
+        input: PostmortemInput,
+        actor: &Actor,
+    ) -> StoreResult<Incident>;
     async fn delete_incident(&self, id: IncidentId, actor: &Actor) -> StoreResult<()>;
     async fn get_incident(&self, id: IncidentId) -> StoreResult<Incident>;
     async fn get_incident_by_short_id(&self, short_id: &str) -> StoreResult<Incident>;
     /// Newest first.
-    async fn list_incidents(&self, filter: IncidentFilter, page: PageRequest) -> StoreResult<Page<Incident>>;
+    async fn list_incidents(
+        &self,
+        filter: IncidentFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Incident>>;
 
     // maintenances
-    async fn create_maintenance(&self, input: NewMaintenance, actor: &Actor) -> StoreResult<Maintenance>;
-    async fn update_maintenance(&self, id: MaintenanceId, patch: MaintenancePatch, actor: &Actor) -> StoreResult<Maintenance>;
+    async fn create_maintenance(
+        &self,
+        input: NewMaintenance,
+        actor: &Actor,
+    ) -> StoreResult<Maintenance>;
+    async fn update_maintenance(
+        &self,
+        id: MaintenanceId,
+        patch: MaintenancePatch,
+        actor: &Actor,
+    ) -> StoreResult<Maintenance>;
     /// Calls the window off: it completes now (restoring its components) and is marked cancelled.
-    async fn cancel_maintenance(&self, id: MaintenanceId, actor: &Actor) -> StoreResult<Maintenance>;
+    async fn cancel_maintenance(
+        &self,
+        id: MaintenanceId,
+        actor: &Actor,
+    ) -> StoreResult<Maintenance>;
     async fn get_maintenance(&self, id: MaintenanceId) -> StoreResult<Maintenance>;
     /// Soonest first.
     async fn list_maintenances(&self, page: PageRequest) -> StoreResult<Page<Maintenance>>;
@@ -301,7 +358,14 @@ pub trait Store: Send + Sync {
     async fn last_event_seq(&self) -> StoreResult<i64>;
 
     // API tokens
-    async fn create_token(&self, id: TokenId, name: &str, scope: TokenScope, secret_hash: &str, actor: &Actor) -> StoreResult<ApiToken>;
+    async fn create_token(
+        &self,
+        id: TokenId,
+        name: &str,
+        scope: TokenScope,
+        secret_hash: &str,
+        actor: &Actor,
+    ) -> StoreResult<ApiToken>;
     async fn list_tokens(&self) -> StoreResult<Vec<ApiToken>>;
     async fn revoke_token(&self, name: &str, actor: &Actor) -> StoreResult<ApiToken>;
     /// An active (not revoked) token by id.
@@ -309,5 +373,10 @@ pub trait Store: Send + Sync {
     async fn touch_token(&self, id: TokenId, at: Timestamp) -> StoreResult<()>;
 
     // configuration as code
-    async fn reconcile_config(&self, groups: &[DeclaredGroup], components: &[DeclaredComponent], actor: &Actor) -> StoreResult<ReconcileReport>;
+    async fn reconcile_config(
+        &self,
+        groups: &[DeclaredGroup],
+        components: &[DeclaredComponent],
+        actor: &Actor,
+    ) -> StoreResult<ReconcileReport>;
 }

@@ -55,7 +55,10 @@ pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
         | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err.to_string()),
         sqlx::Error::Database(db) => {
             if db.is_unique_violation() {
-                return StoreError::conflict("already_exists", "a resource with these values already exists");
+                return StoreError::conflict(
+                    "already_exists",
+                    "a resource with these values already exists",
+                );
             }
             if db.is_foreign_key_violation() {
                 return StoreError::invalid("the request refers to a resource that does not exist");
@@ -65,6 +68,11 @@ pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
                 // SQLite: busy, locked, I/O error, read-only, cannot open, full.
                 "5" | "6" | "10" | "8" | "14" | "13" | "261" | "517" => {
                     StoreError::Unavailable(db.to_string())
+                }
+                // PostgreSQL: text the database cannot store (a NUL byte, bad encoding). Input
+                // validation should catch it first; this keeps it a 422 if a field slips by.
+                "22021" | "22P05" => {
+                    StoreError::invalid("the request contains characters that cannot be stored")
                 }
                 // PostgreSQL: serialization failure, deadlock, shutting down, cannot connect now,
                 // too many connections.
@@ -114,7 +122,8 @@ where
     T::Err: std::fmt::Display,
 {
     let text: Option<String> = get(row, col)?;
-    text.map(|t| t.parse().map_err(|e| corrupt(col, e))).transpose()
+    text.map(|t| t.parse().map_err(|e| corrupt(col, e)))
+        .transpose()
 }
 
 fn get_id<T: FromStr>(row: &AnyRow, col: &str) -> StoreResult<T>
@@ -141,11 +150,17 @@ fn encode_cursor(parts: &[&str]) -> String {
 }
 
 fn decode_cursor(cursor: &str, n: usize) -> StoreResult<Vec<String>> {
-    let bad = || StoreError::invalid("the `cursor` is not one this server issued; start again without it");
+    let bad = || {
+        StoreError::invalid("the `cursor` is not one this server issued; start again without it")
+    };
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)
         .map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    // Issued cursors never hold NUL, which PostgreSQL refuses as a text parameter.
+    if text.contains('\0') {
+        return Err(bad());
+    }
     let parts: Vec<String> = text.split('\n').map(str::to_string).collect();
     if parts.len() != n {
         return Err(bad());
@@ -195,7 +210,11 @@ impl SqlStore {
         let mut url = opts.url.clone();
         if backend == Backend::Sqlite && !url.contains("mode=") {
             // Create the file on first start.
-            url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+            url.push_str(if url.contains('?') {
+                "&mode=rwc"
+            } else {
+                "?mode=rwc"
+            });
         }
         let pool = AnyPoolOptions::new()
             .max_connections(opts.max_connections.max(1))
@@ -272,7 +291,15 @@ impl SqlStore {
 
     async fn begin(&self, actor: &Actor) -> StoreResult<WriteTx> {
         let serial = self.lock_writes().await;
-        let tx = self.pool.begin().await.map_err(map_err)?;
+        // SQLite: IMMEDIATE takes the write lock at BEGIN, where the busy timeout applies. A
+        // deferred transaction that reads and then writes gets SQLITE_BUSY at once, without
+        // waiting, if another connection holds or has just used the write lock: `touch_token`,
+        // or a refused write whose rollback sqlx has queued but not yet run.
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+        .map_err(map_err)?;
         Ok(WriteTx {
             tx,
             _serial: serial,
@@ -371,29 +398,53 @@ impl WriteTx {
             );
         }
         if let Some(missing) = ids.iter().find(|id| !found.contains_key(id)) {
-            return Err(StoreError::invalid(format!("component `{missing}` does not exist")));
+            return Err(StoreError::invalid(format!(
+                "component `{missing}` does not exist"
+            )));
         }
         Ok(found)
     }
 
     async fn load_component(&mut self, id: ComponentId) -> StoreResult<Component> {
-        let row = sqlx::query(&format!("SELECT {COMPONENT_COLUMNS} FROM components WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?
-            .ok_or_else(|| StoreError::not_found("component", id))?;
+        let row = sqlx::query(&format!(
+            "SELECT {COMPONENT_COLUMNS} FROM components WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(map_err)?
+        .ok_or_else(|| StoreError::not_found("component", id))?;
         component_from_row(&row)
     }
 
     async fn load_group(&mut self, id: ComponentGroupId) -> StoreResult<ComponentGroup> {
-        let row = sqlx::query(&format!("SELECT {GROUP_COLUMNS} FROM component_groups WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?
-            .ok_or_else(|| StoreError::not_found("component group", id))?;
+        let row = sqlx::query(&format!(
+            "SELECT {GROUP_COLUMNS} FROM component_groups WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(map_err)?
+        .ok_or_else(|| StoreError::not_found("component group", id))?;
         group_from_row(&row)
+    }
+
+    /// Takes the row locks of these components in id order before anything else in the
+    /// transaction touches them (see the module doc). Two transactions naming the same
+    /// components in different orders would otherwise each lock one and wait for the other.
+    /// Unknown ids lock nothing; callers check existence separately.
+    async fn lock_components(
+        &mut self,
+        ids: impl IntoIterator<Item = ComponentId>,
+    ) -> StoreResult<()> {
+        for id in ids.into_iter().collect::<BTreeSet<_>>() {
+            sqlx::query("UPDATE components SET updated_at = updated_at WHERE id = $1")
+                .bind(id.to_string())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(())
     }
 
     /// Applies the status rule to each component and records every change (history row and
@@ -406,19 +457,22 @@ impl WriteTx {
         let mut after = BTreeMap::new();
         for id in ids {
             // Take the row lock first (see the module doc), then read the holds.
-            let touched = sqlx::query("UPDATE components SET updated_at = updated_at WHERE id = $1")
-                .bind(id.to_string())
-                .execute(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
+            let touched =
+                sqlx::query("UPDATE components SET updated_at = updated_at WHERE id = $1")
+                    .bind(id.to_string())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
             if touched.rows_affected() == 0 {
                 continue;
             }
-            let row = sqlx::query("SELECT status, base_status, status_pinned FROM components WHERE id = $1")
-                .bind(id.to_string())
-                .fetch_one(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
+            let row = sqlx::query(
+                "SELECT status, base_status, status_pinned FROM components WHERE id = $1",
+            )
+            .bind(id.to_string())
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
             let current: ComponentStatus = get_enum(&row, "status")?;
             let base: ComponentStatus = get_enum(&row, "base_status")?;
             let mut pinned = get_bool(&row, "status_pinned")?;
@@ -493,28 +547,34 @@ impl WriteTx {
 
     /// Locks the incident row for the rest of the transaction and returns its status.
     async fn lock_incident(&mut self, id: IncidentId) -> StoreResult<IncidentStatus> {
-        let row = sqlx::query("UPDATE incidents SET updated_at = $2 WHERE id = $1 RETURNING status")
-            .bind(id.to_string())
-            .bind(self.now.to_db())
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?
-            .ok_or_else(|| StoreError::not_found("incident", id))?;
+        let row =
+            sqlx::query("UPDATE incidents SET updated_at = $2 WHERE id = $1 RETURNING status")
+                .bind(id.to_string())
+                .bind(self.now.to_db())
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(map_err)?
+                .ok_or_else(|| StoreError::not_found("incident", id))?;
         get_enum(&row, "status")
     }
 
     async fn incident_component_ids(&mut self, id: IncidentId) -> StoreResult<Vec<ComponentId>> {
-        let rows = sqlx::query("SELECT component_id FROM incident_components WHERE incident_id = $1")
-            .bind(id.to_string())
-            .fetch_all(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        let rows =
+            sqlx::query("SELECT component_id FROM incident_components WHERE incident_id = $1")
+                .bind(id.to_string())
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
         rows.iter().map(|r| get_id(r, "component_id")).collect()
     }
 
     /// Records the holds an incident or update names. A change without a status marks the
     /// component affected and keeps any status the incident already holds for it.
-    async fn apply_holds(&mut self, id: IncidentId, changes: &[ComponentChange]) -> StoreResult<()> {
+    async fn apply_holds(
+        &mut self,
+        id: IncidentId,
+        changes: &[ComponentChange],
+    ) -> StoreResult<()> {
         for change in changes {
             sqlx::query(
                 "INSERT INTO incident_components (incident_id, component_id, status) VALUES ($1, $2, $3) \
@@ -563,12 +623,14 @@ impl WriteTx {
     }
 
     async fn load_incident(&mut self, id: IncidentId) -> StoreResult<Incident> {
-        let row = sqlx::query(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?
-            .ok_or_else(|| StoreError::not_found("incident", id))?;
+        let row = sqlx::query(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(map_err)?
+        .ok_or_else(|| StoreError::not_found("incident", id))?;
         let mut incidents = vec![incident_from_row(&row)?];
         fill_incidents(&mut self.tx, &mut incidents).await?;
         Ok(incidents.remove(0))
@@ -588,13 +650,15 @@ impl WriteTx {
             ));
         }
         let named: Vec<ComponentId> = input.components.iter().map(|c| c.component_id).collect();
-        let before = self.components_by_id(&named).await?;
-        self.apply_holds(id, &input.components).await?;
         let resolving = status == IncidentStatus::Resolved;
         let mut recompute: BTreeSet<ComponentId> = named.iter().copied().collect();
         if resolving {
             recompute.extend(self.incident_component_ids(id).await?);
         }
+        // Lock before reading the statuses, so `before` cannot be overtaken by a commit.
+        self.lock_components(recompute.iter().copied()).await?;
+        let before = self.components_by_id(&named).await?;
+        self.apply_holds(id, &input.components).await?;
         sqlx::query(
             "UPDATE incidents SET status = $2, \
                     impact = COALESCE($3, impact), \
@@ -633,7 +697,8 @@ impl WriteTx {
                 })
             })
             .collect();
-        self.insert_update(id, status, &input.body, &affected).await?;
+        self.insert_update(id, status, &input.body, &affected)
+            .await?;
         let incident = self.load_incident(id).await?;
         let kind = if resolving {
             EventKind::IncidentResolved
@@ -647,22 +712,28 @@ impl WriteTx {
     // ---- maintenances -------------------------------------------------------------------
 
     async fn lock_maintenance(&mut self, id: MaintenanceId) -> StoreResult<MaintenanceStatus> {
-        let row = sqlx::query("UPDATE maintenances SET updated_at = $2 WHERE id = $1 RETURNING status")
-            .bind(id.to_string())
-            .bind(self.now.to_db())
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?
-            .ok_or_else(|| StoreError::not_found("maintenance", id))?;
+        let row =
+            sqlx::query("UPDATE maintenances SET updated_at = $2 WHERE id = $1 RETURNING status")
+                .bind(id.to_string())
+                .bind(self.now.to_db())
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(map_err)?
+                .ok_or_else(|| StoreError::not_found("maintenance", id))?;
         get_enum(&row, "status")
     }
 
-    async fn maintenance_component_ids(&mut self, id: MaintenanceId) -> StoreResult<Vec<ComponentId>> {
-        let rows = sqlx::query("SELECT component_id FROM maintenance_components WHERE maintenance_id = $1")
-            .bind(id.to_string())
-            .fetch_all(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+    async fn maintenance_component_ids(
+        &mut self,
+        id: MaintenanceId,
+    ) -> StoreResult<Vec<ComponentId>> {
+        let rows = sqlx::query(
+            "SELECT component_id FROM maintenance_components WHERE maintenance_id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
         rows.iter().map(|r| get_id(r, "component_id")).collect()
     }
 
@@ -729,12 +800,14 @@ impl WriteTx {
     }
 
     async fn load_maintenance(&mut self, id: MaintenanceId) -> StoreResult<Maintenance> {
-        let row = sqlx::query(&format!("SELECT {MAINTENANCE_COLUMNS} FROM maintenances WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?
-            .ok_or_else(|| StoreError::not_found("maintenance", id))?;
+        let row = sqlx::query(&format!(
+            "SELECT {MAINTENANCE_COLUMNS} FROM maintenances WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(map_err)?
+        .ok_or_else(|| StoreError::not_found("maintenance", id))?;
         let mut list = vec![maintenance_from_row(&row)?];
         fill_maintenances(&mut self.tx, &mut list).await?;
         Ok(list.remove(0))
@@ -752,12 +825,14 @@ impl WriteTx {
             .await
             .map_err(map_err)?;
         for cid in component_ids.iter().collect::<BTreeSet<_>>() {
-            sqlx::query("INSERT INTO maintenance_components (maintenance_id, component_id) VALUES ($1, $2)")
-                .bind(id.to_string())
-                .bind(cid.to_string())
-                .execute(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
+            sqlx::query(
+                "INSERT INTO maintenance_components (maintenance_id, component_id) VALUES ($1, $2)",
+            )
+            .bind(id.to_string())
+            .bind(cid.to_string())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         }
         Ok(())
     }
@@ -840,7 +915,10 @@ fn incident_from_row(row: &AnyRow) -> StoreResult<Incident> {
 }
 
 /// Loads the components and updates of several incidents in two queries.
-async fn fill_incidents(exec: &mut sqlx::AnyConnection, incidents: &mut [Incident]) -> StoreResult<()> {
+async fn fill_incidents(
+    exec: &mut sqlx::AnyConnection,
+    incidents: &mut [Incident],
+) -> StoreResult<()> {
     if incidents.is_empty() {
         return Ok(());
     }
@@ -897,7 +975,8 @@ async fn fill_incidents(exec: &mut sqlx::AnyConnection, incidents: &mut [Inciden
     Ok(())
 }
 
-const MAINTENANCE_COLUMNS: &str = "id, short_id, name, status, scheduled_for, scheduled_until, auto_transition, \
+const MAINTENANCE_COLUMNS: &str =
+    "id, short_id, name, status, scheduled_for, scheduled_until, auto_transition, \
      started_at, completed_at, cancelled_at, created_at, updated_at";
 
 fn maintenance_from_row(row: &AnyRow) -> StoreResult<Maintenance> {
@@ -919,7 +998,10 @@ fn maintenance_from_row(row: &AnyRow) -> StoreResult<Maintenance> {
     })
 }
 
-async fn fill_maintenances(exec: &mut sqlx::AnyConnection, list: &mut [Maintenance]) -> StoreResult<()> {
+async fn fill_maintenances(
+    exec: &mut sqlx::AnyConnection,
+    list: &mut [Maintenance],
+) -> StoreResult<()> {
     if list.is_empty() {
         return Ok(());
     }
@@ -982,11 +1064,7 @@ fn token_from_row(row: &AnyRow) -> StoreResult<StoredToken> {
 }
 
 /// Pages ordered by `(position, id)`.
-fn position_page<T>(
-    mut items: Vec<T>,
-    limit: u32,
-    key: impl Fn(&T) -> (i64, String),
-) -> Page<T> {
+fn position_page<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> (i64, String)) -> Page<T> {
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
         items.last().map(|last| {
@@ -1015,7 +1093,10 @@ fn position_cursor(page: &PageRequest) -> StoreResult<(i64, String)> {
 #[async_trait]
 impl Store for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 
@@ -1032,15 +1113,35 @@ impl Store for SqlStore {
     async fn create_group(&self, input: NewGroup, actor: &Actor) -> StoreResult<ComponentGroup> {
         let mut w = self.begin(actor).await?;
         let id = ComponentGroupId::new();
-        insert_group(&mut w, id, &input.name, input.description.as_deref(), input.position, None).await?;
+        insert_group(
+            &mut w,
+            id,
+            &input.name,
+            input.description.as_deref(),
+            input.position,
+            None,
+        )
+        .await?;
         let group = w.load_group(id).await?;
         w.emit(EventKind::ComponentGroupCreated, id, json(&group));
         w.commit().await?;
         Ok(group)
     }
 
-    async fn update_group(&self, id: ComponentGroupId, patch: GroupPatch, actor: &Actor) -> StoreResult<ComponentGroup> {
+    async fn update_group(
+        &self,
+        id: ComponentGroupId,
+        patch: GroupPatch,
+        actor: &Actor,
+    ) -> StoreResult<ComponentGroup> {
         let mut w = self.begin(actor).await?;
+        // Lock before reading: the UPDATE below writes back every field it read, and would
+        // undo a concurrent patch of another field.
+        sqlx::query("UPDATE component_groups SET updated_at = updated_at WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *w.tx)
+            .await
+            .map_err(map_err)?;
         let current = w.load_group(id).await?;
         sqlx::query(
             "UPDATE component_groups SET name = $2, description = $3, position = $4, updated_at = $5 WHERE id = $1",
@@ -1100,12 +1201,14 @@ impl Store for SqlStore {
     }
 
     async fn get_group(&self, id: ComponentGroupId) -> StoreResult<ComponentGroup> {
-        let row = sqlx::query(&format!("SELECT {GROUP_COLUMNS} FROM component_groups WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
-            .ok_or_else(|| StoreError::not_found("component group", id))?;
+        let row = sqlx::query(&format!(
+            "SELECT {GROUP_COLUMNS} FROM component_groups WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?
+        .ok_or_else(|| StoreError::not_found("component group", id))?;
         group_from_row(&row)
     }
 
@@ -1121,8 +1224,13 @@ impl Store for SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        let items = rows.iter().map(group_from_row).collect::<StoreResult<Vec<_>>>()?;
-        Ok(position_page(items, page.limit, |g| (g.position, g.id.to_string())))
+        let items = rows
+            .iter()
+            .map(group_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(position_page(items, page.limit, |g| {
+            (g.position, g.id.to_string())
+        }))
     }
 
     // ---- components ---------------------------------------------------------------------
@@ -1137,8 +1245,16 @@ impl Store for SqlStore {
         Ok(component)
     }
 
-    async fn update_component(&self, id: ComponentId, patch: ComponentPatch, actor: &Actor) -> StoreResult<Component> {
+    async fn update_component(
+        &self,
+        id: ComponentId,
+        patch: ComponentPatch,
+        actor: &Actor,
+    ) -> StoreResult<Component> {
         let mut w = self.begin(actor).await?;
+        // Lock before reading: the UPDATE below writes back every field it read, and would
+        // undo a concurrent patch of another field.
+        w.lock_components([id]).await?;
         let current = w.load_component(id).await?;
         let group_id = patch.group_id.unwrap_or(current.group_id);
         if let Some(gid) = group_id {
@@ -1197,12 +1313,14 @@ impl Store for SqlStore {
     }
 
     async fn get_component(&self, id: ComponentId) -> StoreResult<Component> {
-        let row = sqlx::query(&format!("SELECT {COMPONENT_COLUMNS} FROM components WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
-            .ok_or_else(|| StoreError::not_found("component", id))?;
+        let row = sqlx::query(&format!(
+            "SELECT {COMPONENT_COLUMNS} FROM components WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?
+        .ok_or_else(|| StoreError::not_found("component", id))?;
         component_from_row(&row)
     }
 
@@ -1218,11 +1336,20 @@ impl Store for SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        let items = rows.iter().map(component_from_row).collect::<StoreResult<Vec<_>>>()?;
-        Ok(position_page(items, page.limit, |c| (c.position, c.id.to_string())))
+        let items = rows
+            .iter()
+            .map(component_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(position_page(items, page.limit, |c| {
+            (c.position, c.id.to_string())
+        }))
     }
 
-    async fn component_status_history(&self, id: ComponentId, since: Timestamp) -> StoreResult<Vec<ComponentStatusChange>> {
+    async fn component_status_history(
+        &self,
+        id: ComponentId,
+        since: Timestamp,
+    ) -> StoreResult<Vec<ComponentStatusChange>> {
         self.get_component(id).await?;
         let rows = sqlx::query(
             "SELECT component_id, from_status, to_status, at FROM component_status_history \
@@ -1256,6 +1383,7 @@ impl Store for SqlStore {
         let mut w = self.begin(actor).await?;
         let id = IncidentId::new();
         let named: Vec<ComponentId> = input.components.iter().map(|c| c.component_id).collect();
+        w.lock_components(named.iter().copied()).await?;
         let before = w.components_by_id(&named).await?;
         let impact = input.impact.unwrap_or_else(|| {
             IncidentImpact::from_component_status(ComponentStatus::worst(
@@ -1299,14 +1427,20 @@ impl Store for SqlStore {
                 }
             })
             .collect();
-        w.insert_update(id, input.status, &input.body, &affected).await?;
+        w.insert_update(id, input.status, &input.body, &affected)
+            .await?;
         let incident = w.load_incident(id).await?;
         w.emit(EventKind::IncidentOpened, id, json(&incident));
         w.commit().await?;
         Ok(incident)
     }
 
-    async fn post_incident_update(&self, id: IncidentId, input: NewIncidentUpdate, actor: &Actor) -> StoreResult<Incident> {
+    async fn post_incident_update(
+        &self,
+        id: IncidentId,
+        input: NewIncidentUpdate,
+        actor: &Actor,
+    ) -> StoreResult<Incident> {
         let mut w = self.begin(actor).await?;
         let current = w.lock_incident(id).await?;
         if current.is_closed() {
@@ -1320,16 +1454,23 @@ impl Store for SqlStore {
         Ok(incident)
     }
 
-    async fn edit_incident_update(&self, id: IncidentId, update_id: IncidentUpdateId, body: String, actor: &Actor) -> StoreResult<Incident> {
+    async fn edit_incident_update(
+        &self,
+        id: IncidentId,
+        update_id: IncidentUpdateId,
+        body: String,
+        actor: &Actor,
+    ) -> StoreResult<Incident> {
         let mut w = self.begin(actor).await?;
         w.lock_incident(id).await?;
-        let row = sqlx::query("SELECT body FROM incident_updates WHERE id = $1 AND incident_id = $2")
-            .bind(update_id.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&mut *w.tx)
-            .await
-            .map_err(map_err)?
-            .ok_or_else(|| StoreError::not_found("incident update", update_id))?;
+        let row =
+            sqlx::query("SELECT body FROM incident_updates WHERE id = $1 AND incident_id = $2")
+                .bind(update_id.to_string())
+                .bind(id.to_string())
+                .fetch_optional(&mut *w.tx)
+                .await
+                .map_err(map_err)?
+                .ok_or_else(|| StoreError::not_found("incident update", update_id))?;
         let previous: String = get(&row, "body")?;
         sqlx::query(
             "INSERT INTO incident_update_edits (id, update_id, previous_body, actor, edited_at) VALUES ($1, $2, $3, $4, $5)",
@@ -1359,7 +1500,12 @@ impl Store for SqlStore {
         Ok(incident)
     }
 
-    async fn update_incident(&self, id: IncidentId, patch: IncidentPatch, actor: &Actor) -> StoreResult<Incident> {
+    async fn update_incident(
+        &self,
+        id: IncidentId,
+        patch: IncidentPatch,
+        actor: &Actor,
+    ) -> StoreResult<Incident> {
         let mut w = self.begin(actor).await?;
         w.lock_incident(id).await?;
         sqlx::query("UPDATE incidents SET name = COALESCE($2, name), impact = COALESCE($3, impact) WHERE id = $1")
@@ -1375,7 +1521,12 @@ impl Store for SqlStore {
         Ok(incident)
     }
 
-    async fn resolve_incident(&self, id: IncidentId, body: Option<String>, actor: &Actor) -> StoreResult<Incident> {
+    async fn resolve_incident(
+        &self,
+        id: IncidentId,
+        body: Option<String>,
+        actor: &Actor,
+    ) -> StoreResult<Incident> {
         let mut w = self.begin(actor).await?;
         let current = w.lock_incident(id).await?;
         if current.is_closed() {
@@ -1400,7 +1551,12 @@ impl Store for SqlStore {
         Ok(incident)
     }
 
-    async fn set_postmortem(&self, id: IncidentId, input: PostmortemInput, actor: &Actor) -> StoreResult<Incident> {
+    async fn set_postmortem(
+        &self,
+        id: IncidentId,
+        input: PostmortemInput,
+        actor: &Actor,
+    ) -> StoreResult<Incident> {
         let mut w = self.begin(actor).await?;
         let current = w.lock_incident(id).await?;
         if input.publish && !current.is_closed() {
@@ -1449,49 +1605,62 @@ impl Store for SqlStore {
     }
 
     async fn get_incident(&self, id: IncidentId) -> StoreResult<Incident> {
-        let row = sqlx::query(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
-            .ok_or_else(|| StoreError::not_found("incident", id))?;
+        let row = sqlx::query(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?
+        .ok_or_else(|| StoreError::not_found("incident", id))?;
         let mut list = vec![incident_from_row(&row)?];
         fill_incidents(&mut *self.conn().await?, &mut list).await?;
         Ok(list.remove(0))
     }
 
     async fn get_incident_by_short_id(&self, short_id: &str) -> StoreResult<Incident> {
-        let row = sqlx::query(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE short_id = $1"))
-            .bind(short_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
-            .ok_or_else(|| StoreError::not_found("incident", short_id))?;
+        let row = sqlx::query(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE short_id = $1"
+        ))
+        .bind(short_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?
+        .ok_or_else(|| StoreError::not_found("incident", short_id))?;
         let mut list = vec![incident_from_row(&row)?];
         fill_incidents(&mut *self.conn().await?, &mut list).await?;
         Ok(list.remove(0))
     }
 
-    async fn list_incidents(&self, filter: IncidentFilter, page: PageRequest) -> StoreResult<Page<Incident>> {
+    async fn list_incidents(
+        &self,
+        filter: IncidentFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Incident>> {
         let after = match &page.cursor {
-            Some(c) => decode_cursor(c, 1)?.remove(0),
-            // Above every UUID in text order.
-            None => "~".to_string(),
+            Some(c) => Some(decode_cursor(c, 1)?.remove(0)),
+            None => None,
         };
+        // No bound for the first page: no sentinel string sorts above every id under every
+        // collation (`~` sorts before digits under ICU and glibc locales).
+        let cursor_clause = if after.is_some() { " AND id < $2" } else { "" };
         let open_clause = match filter.open {
             Some(true) => " AND resolved_at IS NULL",
             Some(false) => " AND resolved_at IS NOT NULL",
             None => "",
         };
-        let rows = sqlx::query(&format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id < $1{open_clause} ORDER BY id DESC LIMIT $2"
-        ))
-        .bind(after)
-        .bind(page.limit as i64 + 1)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        let mut items = rows.iter().map(incident_from_row).collect::<StoreResult<Vec<_>>>()?;
+        let sql = format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE 1 = 1{cursor_clause}{open_clause} ORDER BY id DESC LIMIT $1"
+        );
+        let mut query = sqlx::query(&sql).bind(page.limit as i64 + 1);
+        if let Some(after) = after {
+            query = query.bind(after);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(map_err)?;
+        let mut items = rows
+            .iter()
+            .map(incident_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
         let next_cursor = if items.len() > page.limit as usize {
             items.truncate(page.limit as usize);
             items.last().map(|i| encode_cursor(&[&i.id.to_string()]))
@@ -1504,7 +1673,16 @@ impl Store for SqlStore {
 
     // ---- maintenances -------------------------------------------------------------------
 
-    async fn create_maintenance(&self, input: NewMaintenance, actor: &Actor) -> StoreResult<Maintenance> {
+    async fn create_maintenance(
+        &self,
+        input: NewMaintenance,
+        actor: &Actor,
+    ) -> StoreResult<Maintenance> {
+        if input.scheduled_until <= input.scheduled_for {
+            return Err(StoreError::invalid(
+                "`scheduled_until` must be after `scheduled_for`",
+            ));
+        }
         let mut w = self.begin(actor).await?;
         let id = MaintenanceId::new();
         sqlx::query(
@@ -1522,11 +1700,15 @@ impl Store for SqlStore {
         .execute(&mut *w.tx)
         .await
         .map_err(map_err)?;
-        w.set_maintenance_components(id, &input.component_ids).await?;
+        w.set_maintenance_components(id, &input.component_ids)
+            .await?;
         w.insert_maintenance_update(
             id,
             MaintenanceStatus::Scheduled,
-            input.body.as_deref().unwrap_or("The maintenance is scheduled."),
+            input
+                .body
+                .as_deref()
+                .unwrap_or("The maintenance is scheduled."),
         )
         .await?;
         let maintenance = w.load_maintenance(id).await?;
@@ -1540,7 +1722,12 @@ impl Store for SqlStore {
         Ok(maintenance)
     }
 
-    async fn update_maintenance(&self, id: MaintenanceId, patch: MaintenancePatch, actor: &Actor) -> StoreResult<Maintenance> {
+    async fn update_maintenance(
+        &self,
+        id: MaintenanceId,
+        patch: MaintenancePatch,
+        actor: &Actor,
+    ) -> StoreResult<Maintenance> {
         let mut w = self.begin(actor).await?;
         let current = w.lock_maintenance(id).await?;
         if current == MaintenanceStatus::Completed {
@@ -1571,7 +1758,8 @@ impl Store for SqlStore {
         if let Some(component_ids) = &patch.component_ids {
             w.set_maintenance_components(id, component_ids).await?;
             if current.is_active() {
-                let mut all: BTreeSet<ComponentId> = existing.component_ids.iter().copied().collect();
+                let mut all: BTreeSet<ComponentId> =
+                    existing.component_ids.iter().copied().collect();
                 all.extend(component_ids.iter().copied());
                 w.recompute_components(all).await?;
             }
@@ -1584,7 +1772,8 @@ impl Store for SqlStore {
                 format!("maintenance `{id}` is {current}; it cannot go back to {to}"),
             ));
         }
-        w.transition_maintenance(id, current, to, patch.body.as_deref()).await?;
+        w.transition_maintenance(id, current, to, patch.body.as_deref())
+            .await?;
         let maintenance = w.load_maintenance(id).await?;
         let kind = match (current == to, to) {
             (false, MaintenanceStatus::InProgress) => EventKind::MaintenanceStarted,
@@ -1596,7 +1785,11 @@ impl Store for SqlStore {
         Ok(maintenance)
     }
 
-    async fn cancel_maintenance(&self, id: MaintenanceId, actor: &Actor) -> StoreResult<Maintenance> {
+    async fn cancel_maintenance(
+        &self,
+        id: MaintenanceId,
+        actor: &Actor,
+    ) -> StoreResult<Maintenance> {
         let mut w = self.begin(actor).await?;
         let current = w.lock_maintenance(id).await?;
         if current == MaintenanceStatus::Completed {
@@ -1611,8 +1804,13 @@ impl Store for SqlStore {
             .execute(&mut *w.tx)
             .await
             .map_err(map_err)?;
-        w.transition_maintenance(id, current, MaintenanceStatus::Completed, Some("This maintenance has been cancelled."))
-            .await?;
+        w.transition_maintenance(
+            id,
+            current,
+            MaintenanceStatus::Completed,
+            Some("This maintenance has been cancelled."),
+        )
+        .await?;
         let maintenance = w.load_maintenance(id).await?;
         w.emit(EventKind::MaintenanceCancelled, id, json(&maintenance));
         w.commit().await?;
@@ -1620,12 +1818,14 @@ impl Store for SqlStore {
     }
 
     async fn get_maintenance(&self, id: MaintenanceId) -> StoreResult<Maintenance> {
-        let row = sqlx::query(&format!("SELECT {MAINTENANCE_COLUMNS} FROM maintenances WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
-            .ok_or_else(|| StoreError::not_found("maintenance", id))?;
+        let row = sqlx::query(&format!(
+            "SELECT {MAINTENANCE_COLUMNS} FROM maintenances WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?
+        .ok_or_else(|| StoreError::not_found("maintenance", id))?;
         let mut list = vec![maintenance_from_row(&row)?];
         fill_maintenances(&mut *self.conn().await?, &mut list).await?;
         Ok(list.remove(0))
@@ -1651,7 +1851,10 @@ impl Store for SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        let mut items = rows.iter().map(maintenance_from_row).collect::<StoreResult<Vec<_>>>()?;
+        let mut items = rows
+            .iter()
+            .map(maintenance_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
         let next_cursor = if items.len() > page.limit as usize {
             items.truncate(page.limit as usize);
             items
@@ -1695,10 +1898,12 @@ impl Store for SqlStore {
             }
             if current == MaintenanceStatus::Scheduled && to == MaintenanceStatus::Completed {
                 // The whole window passed while Pharos was down: record both edges.
-                w.transition_maintenance(id, current, MaintenanceStatus::InProgress, None).await?;
+                w.transition_maintenance(id, current, MaintenanceStatus::InProgress, None)
+                    .await?;
                 let started = w.load_maintenance(id).await?;
                 w.emit(EventKind::MaintenanceStarted, id, json(&started));
-                w.transition_maintenance(id, MaintenanceStatus::InProgress, to, None).await?;
+                w.transition_maintenance(id, MaintenanceStatus::InProgress, to, None)
+                    .await?;
             } else {
                 w.transition_maintenance(id, current, to, None).await?;
             }
@@ -1751,13 +1956,21 @@ impl Store for SqlStore {
 
     // ---- tokens -------------------------------------------------------------------------
 
-    async fn create_token(&self, id: TokenId, name: &str, scope: TokenScope, secret_hash: &str, actor: &Actor) -> StoreResult<ApiToken> {
+    async fn create_token(
+        &self,
+        id: TokenId,
+        name: &str,
+        scope: TokenScope,
+        secret_hash: &str,
+        actor: &Actor,
+    ) -> StoreResult<ApiToken> {
         let mut w = self.begin(actor).await?;
-        let exists = sqlx::query("SELECT id FROM api_tokens WHERE name = $1 AND revoked_at IS NULL")
-            .bind(name)
-            .fetch_optional(&mut *w.tx)
-            .await
-            .map_err(map_err)?;
+        let exists =
+            sqlx::query("SELECT id FROM api_tokens WHERE name = $1 AND revoked_at IS NULL")
+                .bind(name)
+                .fetch_optional(&mut *w.tx)
+                .await
+                .map_err(map_err)?;
         if exists.is_some() {
             return Err(StoreError::conflict(
                 "already_exists",
@@ -1795,7 +2008,9 @@ impl Store for SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        rows.iter().map(|r| token_from_row(r).map(|t| t.token)).collect()
+        rows.iter()
+            .map(|r| token_from_row(r).map(|t| t.token))
+            .collect()
     }
 
     async fn revoke_token(&self, name: &str, actor: &Actor) -> StoreResult<ApiToken> {
@@ -1842,18 +2057,25 @@ impl Store for SqlStore {
 
     // ---- configuration as code ----------------------------------------------------------
 
-    async fn reconcile_config(&self, groups: &[DeclaredGroup], components: &[DeclaredComponent], actor: &Actor) -> StoreResult<ReconcileReport> {
+    async fn reconcile_config(
+        &self,
+        groups: &[DeclaredGroup],
+        components: &[DeclaredComponent],
+        actor: &Actor,
+    ) -> StoreResult<ReconcileReport> {
         let mut w = self.begin(actor).await?;
         let mut report = ReconcileReport::default();
         let mut group_ids: BTreeMap<String, ComponentGroupId> = BTreeMap::new();
         for g in groups {
-            let existing = sqlx::query(&format!("SELECT {GROUP_COLUMNS} FROM component_groups WHERE config_key = $1"))
-                .bind(g.key.clone())
-                .fetch_optional(&mut *w.tx)
-                .await
-                .map_err(map_err)?
-                .map(|r| group_from_row(&r))
-                .transpose()?;
+            let existing = sqlx::query(&format!(
+                "SELECT {GROUP_COLUMNS} FROM component_groups WHERE config_key = $1"
+            ))
+            .bind(g.key.clone())
+            .fetch_optional(&mut *w.tx)
+            .await
+            .map_err(map_err)?
+            .map(|r| group_from_row(&r))
+            .transpose()?;
             match existing {
                 Some(current) => {
                     group_ids.insert(g.key.clone(), current.id);
@@ -1880,7 +2102,15 @@ impl Store for SqlStore {
                 }
                 None => {
                     let id = ComponentGroupId::new();
-                    insert_group(&mut w, id, &g.name, g.description.as_deref(), Some(g.position), Some(&g.key)).await?;
+                    insert_group(
+                        &mut w,
+                        id,
+                        &g.name,
+                        g.description.as_deref(),
+                        Some(g.position),
+                        Some(&g.key),
+                    )
+                    .await?;
                     group_ids.insert(g.key.clone(), id);
                     let group = w.load_group(id).await?;
                     w.emit(EventKind::ComponentGroupCreated, id, json(&group));
@@ -1891,17 +2121,22 @@ impl Store for SqlStore {
         for c in components {
             let group_id = match &c.group_key {
                 Some(key) => Some(*group_ids.get(key).ok_or_else(|| {
-                    StoreError::invalid(format!("component `{}` names group `{key}`, which is not declared", c.key))
+                    StoreError::invalid(format!(
+                        "component `{}` names group `{key}`, which is not declared",
+                        c.key
+                    ))
                 })?),
                 None => None,
             };
-            let existing = sqlx::query(&format!("SELECT {COMPONENT_COLUMNS} FROM components WHERE config_key = $1"))
-                .bind(c.key.clone())
-                .fetch_optional(&mut *w.tx)
-                .await
-                .map_err(map_err)?
-                .map(|r| component_from_row(&r))
-                .transpose()?;
+            let existing = sqlx::query(&format!(
+                "SELECT {COMPONENT_COLUMNS} FROM components WHERE config_key = $1"
+            ))
+            .bind(c.key.clone())
+            .fetch_optional(&mut *w.tx)
+            .await
+            .map_err(map_err)?
+            .map(|r| component_from_row(&r))
+            .transpose()?;
             match existing {
                 Some(current) => {
                     if current.name != c.name
@@ -1955,14 +2190,18 @@ impl Store for SqlStore {
         }
         // Resources no longer declared are released to the API rather than deleted: removing
         // a line from the file must never destroy history.
-        let declared_components: BTreeSet<&str> = components.iter().map(|c| c.key.as_str()).collect();
+        let declared_components: BTreeSet<&str> =
+            components.iter().map(|c| c.key.as_str()).collect();
         let rows = sqlx::query("SELECT id, config_key FROM components WHERE managed_by = 'config'")
             .fetch_all(&mut *w.tx)
             .await
             .map_err(map_err)?;
         for row in rows {
             let key: Option<String> = get(&row, "config_key")?;
-            if key.as_deref().is_some_and(|k| declared_components.contains(k)) {
+            if key
+                .as_deref()
+                .is_some_and(|k| declared_components.contains(k))
+            {
                 continue;
             }
             let id: ComponentId = get_id(&row, "id")?;
@@ -1977,10 +2216,11 @@ impl Store for SqlStore {
             report.released += 1;
         }
         let declared_groups: BTreeSet<&str> = groups.iter().map(|g| g.key.as_str()).collect();
-        let rows = sqlx::query("SELECT id, config_key FROM component_groups WHERE managed_by = 'config'")
-            .fetch_all(&mut *w.tx)
-            .await
-            .map_err(map_err)?;
+        let rows =
+            sqlx::query("SELECT id, config_key FROM component_groups WHERE managed_by = 'config'")
+                .fetch_all(&mut *w.tx)
+                .await
+                .map_err(map_err)?;
         for row in rows {
             let key: Option<String> = get(&row, "config_key")?;
             if key.as_deref().is_some_and(|k| declared_groups.contains(k)) {
