@@ -3,7 +3,10 @@
 //! nothing is announced that was not stored and nothing stored goes unannounced.
 //!
 //! An event carries the resource as it is after the change (or as it was, for a deletion),
-//! so a consumer never has to read the current state to understand the event.
+//! so a consumer never has to read the current state to understand the event. Incident events
+//! carry the incident with `updates` holding only the update the event is about (the one
+//! posted or edited; none for `incident.updated`, postmortems and deletion), so an event's
+//! size does not grow with the incident's timeline.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -52,6 +52,7 @@ macro_rules! store_conformance_checks {
                 maintenance_window_passed_entirely,
                 maintenance_listing,
                 event_log_flow,
+                incident_events_carry_one_update,
                 refused_writes_change_nothing,
                 tokens,
                 reconcile_config,
@@ -3034,6 +3035,72 @@ pub async fn event_log_flow(store: &dyn Store, clock: &ManualClock) {
 }
 
 /// A refused write leaves both the state and the log as they were.
+/// An incident event carries the incident and only the update it is about, so the log does
+/// not grow with the square of a long incident's timeline.
+pub async fn incident_events_carry_one_update(store: &dyn Store, _clock: &ManualClock) {
+    let api = component(store, "API").await;
+    let incident = store
+        .create_incident(
+            new_incident(
+                "Long incident",
+                &[hold(api.id, ComponentStatus::PartialOutage)],
+            ),
+            &actor(),
+        )
+        .await
+        .expect("open");
+    let start = seq(store).await;
+    for i in 0..30 {
+        store
+            .post_incident_update(
+                incident.id,
+                new_update(None, &format!("update {i}"), &[]),
+                &actor(),
+            )
+            .await
+            .expect("post update");
+    }
+    let latest = store.get_incident(incident.id).await.expect("get");
+    assert_eq!(latest.updates.len(), 31, "every update is stored");
+    let edited = latest.updates[5].id;
+    store
+        .edit_incident_update(incident.id, edited, "corrected".into(), &actor())
+        .await
+        .expect("edit");
+    let resolved = store
+        .resolve_incident(incident.id, None, &actor())
+        .await
+        .expect("resolve");
+    let events = events_after(store, start).await;
+    let posted: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.kind == "incident.update_posted")
+        .collect();
+    assert_eq!(posted.len(), 30);
+    for (i, event) in posted.iter().enumerate() {
+        let updates = event.data["updates"].as_array().expect("updates");
+        assert_eq!(updates.len(), 1, "event {} carries one update", event.seq);
+        assert_eq!(updates[0]["body"], format!("update {i}"));
+        assert_eq!(event.data["id"], incident.id.to_string());
+    }
+    let edit = events
+        .iter()
+        .find(|e| e.kind == "incident.update_edited")
+        .expect("edit event");
+    assert_eq!(edit.data["updates"][0]["id"], edited.to_string());
+    assert_eq!(edit.data["updates"][0]["body"], "corrected");
+    let resolution = events
+        .iter()
+        .find(|e| e.kind == "incident.resolved")
+        .expect("resolve event");
+    assert_eq!(resolution.data["updates"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        resolution.data["updates"][0]["id"],
+        resolved.updates[0].id.to_string()
+    );
+    assert_eq!(resolution.data["status"], "resolved");
+}
+
 pub async fn refused_writes_change_nothing(store: &dyn Store, _clock: &ManualClock) {
     let api = component(store, "API").await;
     let incident = store

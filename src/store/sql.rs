@@ -168,6 +168,15 @@ fn decode_cursor(cursor: &str, n: usize) -> StoreResult<Vec<String>> {
     Ok(parts)
 }
 
+/// An incident event's data: the incident after the change, with `updates` holding only the
+/// update the event is about (none for changes that post no update). Carrying the whole
+/// timeline in every event would make the log grow with the square of an incident's updates.
+fn incident_event(incident: &Incident, update: Option<IncidentUpdateId>) -> serde_json::Value {
+    let mut incident = incident.clone();
+    incident.updates.retain(|u| Some(u.id) == update);
+    json(&incident)
+}
+
 fn json(value: &impl serde::Serialize) -> serde_json::Value {
     serde_json::to_value(value).expect("records serialise")
 }
@@ -477,13 +486,16 @@ impl WriteTx {
             let base: ComponentStatus = get_enum(&row, "base_status")?;
             let mut pinned = get_bool(&row, "status_pinned")?;
             let holds = sqlx::query(
-                "SELECT ic.status AS status FROM incident_components ic \
-                   JOIN incidents i ON i.id = ic.incident_id \
-                  WHERE ic.component_id = $1 AND ic.status IS NOT NULL AND i.resolved_at IS NULL \
+                // Start from the few open incidents and active maintenances and probe the
+                // link tables by primary key: a component's whole incident history is never
+                // walked. CROSS JOIN fixes that loop order in SQLite; PostgreSQL plans freely.
+                "SELECT ic.status AS status FROM incidents i CROSS JOIN incident_components ic \
+                  WHERE i.resolved_at IS NULL AND ic.incident_id = i.id \
+                    AND ic.component_id = $1 AND ic.status IS NOT NULL \
                  UNION ALL \
-                 SELECT 'under_maintenance' AS status FROM maintenance_components mc \
-                   JOIN maintenances m ON m.id = mc.maintenance_id \
-                  WHERE mc.component_id = $1 AND m.status IN ('in_progress', 'verifying')",
+                 SELECT 'under_maintenance' AS status FROM maintenances m CROSS JOIN maintenance_components mc \
+                  WHERE m.status IN ('in_progress', 'verifying') AND mc.maintenance_id = m.id \
+                    AND mc.component_id = $1",
             )
             .bind(id.to_string())
             .fetch_all(&mut *self.tx)
@@ -705,7 +717,8 @@ impl WriteTx {
         } else {
             EventKind::IncidentUpdatePosted
         };
-        self.emit(kind, id, json(&incident));
+        let latest = incident.updates.first().map(|u| u.id);
+        self.emit(kind, id, incident_event(&incident, latest));
         Ok(incident)
     }
 
@@ -1430,7 +1443,12 @@ impl Store for SqlStore {
         w.insert_update(id, input.status, &input.body, &affected)
             .await?;
         let incident = w.load_incident(id).await?;
-        w.emit(EventKind::IncidentOpened, id, json(&incident));
+        let first = incident.updates.first().map(|u| u.id);
+        w.emit(
+            EventKind::IncidentOpened,
+            id,
+            incident_event(&incident, first),
+        );
         w.commit().await?;
         Ok(incident)
     }
@@ -1494,7 +1512,7 @@ impl Store for SqlStore {
         w.emit(
             EventKind::IncidentUpdateEdited,
             id,
-            serde_json::json!({ "update_id": update_id, "incident": incident }),
+            incident_event(&incident, Some(update_id)),
         );
         w.commit().await?;
         Ok(incident)
@@ -1516,7 +1534,11 @@ impl Store for SqlStore {
             .await
             .map_err(map_err)?;
         let incident = w.load_incident(id).await?;
-        w.emit(EventKind::IncidentUpdated, id, json(&incident));
+        w.emit(
+            EventKind::IncidentUpdated,
+            id,
+            incident_event(&incident, None),
+        );
         w.commit().await?;
         Ok(incident)
     }
@@ -1584,7 +1606,7 @@ impl Store for SqlStore {
         } else {
             EventKind::IncidentPostmortemSaved
         };
-        w.emit(kind, id, json(&incident));
+        w.emit(kind, id, incident_event(&incident, None));
         w.commit().await?;
         Ok(incident)
     }
@@ -1600,7 +1622,11 @@ impl Store for SqlStore {
             .map_err(map_err)?;
         w.recompute_components(incident.components.iter().map(|c| c.component_id))
             .await?;
-        w.emit(EventKind::IncidentDeleted, id, json(&incident));
+        w.emit(
+            EventKind::IncidentDeleted,
+            id,
+            incident_event(&incident, None),
+        );
         w.commit().await
     }
 
