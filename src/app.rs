@@ -9,6 +9,8 @@ use crate::clock::Clock;
 use crate::config::{redact_url, Config};
 use crate::events::Actor;
 use crate::http::{self, auth::FailureLimiter, AppState};
+use crate::snapshot::projector::{self, Projector};
+use crate::snapshot::{PageInfo, PublicState, Snapshot, SnapshotCell};
 use crate::store::sql::{ConnectOptions, SqlStore};
 use crate::store::Store;
 use anyhow::Context;
@@ -26,6 +28,7 @@ pub struct App {
     pub config: Config,
     pub store: Arc<SqlStore>,
     state: AppState,
+    projector: Projector,
 }
 
 /// Opens the configured database, applying migrations.
@@ -66,17 +69,47 @@ impl App {
             );
         }
         let openapi = serde_json::to_value(http::openapi_document()).context("openapi document")?;
+
+        // Serve the last snapshot written to disk until the first build replaces it, then
+        // build one now, so the page is current from the first request.
+        let page = PageInfo::from_settings(&config.page);
+        let snapshot_file = config.data_dir.join("snapshot.json");
+        let initial = projector::load(&snapshot_file)
+            .map(|mut s| {
+                s.page = page.clone();
+                s
+            })
+            .unwrap_or_else(|| PublicState::empty(page.clone(), clock.now()));
+        let cell = Arc::new(SnapshotCell::from_pointee(Snapshot::new(
+            Arc::new(initial),
+            None,
+        )));
+        let projector = Projector {
+            store: store.clone(),
+            clock: clock.clone(),
+            page,
+            cell: cell.clone(),
+            file: Some(snapshot_file),
+            warm: Arc::new(http::public::warm),
+        };
+        projector
+            .refresh()
+            .await
+            .context("cannot build the public snapshot")?;
+
         let state = AppState {
             store: store.clone(),
             clock,
             auth_limiter: Arc::new(FailureLimiter::new(config.auth_failures_per_minute)),
             page: Arc::new(config.page.clone()),
             openapi: Arc::new(openapi),
+            snapshot: cell,
         };
         Ok(App {
             config,
             store,
             state,
+            projector,
         })
     }
 
@@ -91,8 +124,9 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let ticker = tokio::spawn(maintenance_ticker(self.state.clone(), stop_rx));
+        let ticker = tokio::spawn(maintenance_ticker(self.state.clone(), stop_rx.clone()));
         let router = self.router();
+        let projector = tokio::spawn(self.projector.run(stop_rx));
         axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -102,6 +136,7 @@ impl App {
         .context("serving HTTP")?;
         let _ = stop_tx.send(true);
         let _ = ticker.await;
+        let _ = projector.await;
         self.store.close().await;
         tracing::info!("pharos stopped");
         Ok(())

@@ -23,5 +23,6 @@ pub mod config;
 pub mod domain;
 pub mod events;
 pub mod http;
+pub mod snapshot;
 pub mod store;
 pub mod token;

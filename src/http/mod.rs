@@ -6,11 +6,13 @@
 //! on `/api/v1` only, so an unknown path is a plain 404 whatever the token.
 
 pub mod api_v1;
+pub mod api_v2;
 pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod openapi;
 pub mod ops;
+pub mod public;
 
 use crate::clock::Clock;
 use crate::config::PageSettings;
@@ -37,6 +39,8 @@ pub struct AppState {
     pub auth_limiter: Arc<auth::FailureLimiter>,
     pub page: Arc<PageSettings>,
     pub openapi: Arc<serde_json::Value>,
+    /// The public snapshot every public response is served from.
+    pub snapshot: Arc<crate::snapshot::SnapshotCell>,
 }
 
 /// Every route, with the OpenAPI description each handler carries. With a state, `/api/v1`
@@ -73,6 +77,14 @@ fn routes(auth_state: Option<AppState>) -> OpenApiRouter<AppState> {
     };
     // Public routes come after the layer, which applies only to the routes before it.
     api.routes(routes!(openapi::serve))
+        .routes(routes!(public::summary))
+        .routes(routes!(public::status))
+        .routes(routes!(public::components))
+        .routes(routes!(public::incidents))
+        .routes(routes!(public::unresolved))
+        .routes(routes!(public::maintenances))
+        .routes(routes!(public::upcoming))
+        .routes(routes!(public::active))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

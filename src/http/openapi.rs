@@ -25,6 +25,7 @@ use utoipa::{OpenApi as _, ToSchema};
         (name = "incidents", description = "Incidents and their update timeline"),
         (name = "maintenances", description = "Scheduled maintenance windows"),
         (name = "events", description = "The append-only event log"),
+        (name = "public", description = "The Statuspage-compatible public API; no token needed"),
         (name = "operations", description = "Health, readiness, metrics and this document; no token needed"),
     )
 )]

@@ -247,6 +247,11 @@ pub trait Store: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
     /// Waits for in-flight work and closes the connections.
     async fn close(&self);
+    /// Announces the sequence number of the last event this process committed, so followers
+    /// of the log (the public snapshot) wake at once instead of waiting for their next poll.
+    fn subscribe_commits(&self) -> Option<tokio::sync::watch::Receiver<i64>> {
+        None
+    }
     /// Connections open and idle in the pool, for `/metrics`.
     fn pool_stats(&self) -> Option<(u32, usize)> {
         None
@@ -277,6 +282,13 @@ pub trait Store: Send + Sync {
     async fn delete_component(&self, id: ComponentId, actor: &Actor) -> StoreResult<()>;
     async fn get_component(&self, id: ComponentId) -> StoreResult<Component>;
     async fn list_components(&self, page: PageRequest) -> StoreResult<Page<Component>>;
+    /// For every component, the change that gave it its status at `since` (if it existed then)
+    /// and every change after, ordered by component and time. The public snapshot's uptime
+    /// bars come from this.
+    async fn status_changes_window(
+        &self,
+        since: Timestamp,
+    ) -> StoreResult<Vec<ComponentStatusChange>>;
     /// Every status change of a component since `since`, oldest first.
     async fn component_status_history(
         &self,

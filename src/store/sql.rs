@@ -188,6 +188,8 @@ pub struct SqlStore {
     /// SQLite only: serialises write transactions (see the module doc).
     write_serial: Option<Arc<Mutex<()>>>,
     clock: Arc<dyn Clock>,
+    /// The last event seq this process committed (see `Store::subscribe_commits`).
+    commits: Arc<tokio::sync::watch::Sender<i64>>,
 }
 
 /// How to connect.
@@ -257,6 +259,7 @@ impl SqlStore {
             backend,
             write_serial: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             clock,
+            commits: Arc::new(tokio::sync::watch::channel(0).0),
         })
     }
 
@@ -316,6 +319,7 @@ impl SqlStore {
             actor: actor.as_str().to_string(),
             events: Vec::new(),
             later_events: Vec::new(),
+            commits: self.commits.clone(),
         })
     }
 }
@@ -336,6 +340,7 @@ struct WriteTx {
     events: Vec<PendingEvent>,
     /// Consequences (component status changes) that follow the main events in the log.
     later_events: Vec<PendingEvent>,
+    commits: Arc<tokio::sync::watch::Sender<i64>>,
 }
 
 impl WriteTx {
@@ -377,6 +382,15 @@ impl WriteTx {
                 .map_err(map_err)?;
             }
             metrics::counter!("pharos_events_appended_total").increment(events.len() as u64);
+            self.tx.commit().await.map_err(map_err)?;
+            self.commits.send_if_modified(|seen| {
+                let newer = last > *seen;
+                if newer {
+                    *seen = last;
+                }
+                newer
+            });
+            return Ok(());
         }
         self.tx.commit().await.map_err(map_err)
     }
@@ -1117,6 +1131,10 @@ impl Store for SqlStore {
         self.pool.close().await;
     }
 
+    fn subscribe_commits(&self) -> Option<tokio::sync::watch::Receiver<i64>> {
+        Some(self.commits.subscribe())
+    }
+
     fn pool_stats(&self) -> Option<(u32, usize)> {
         Some((self.pool.size(), self.pool.num_idle()))
     }
@@ -1356,6 +1374,40 @@ impl Store for SqlStore {
         Ok(position_page(items, page.limit, |c| {
             (c.position, c.id.to_string())
         }))
+    }
+
+    async fn status_changes_window(
+        &self,
+        since: Timestamp,
+    ) -> StoreResult<Vec<ComponentStatusChange>> {
+        // The change in force at `since` is found per component through the
+        // (component_id, at) index, never by scanning old history.
+        let rows = sqlx::query(
+            "SELECT h.component_id AS component_id, h.from_status AS from_status, \
+                    h.to_status AS to_status, h.at AS at, h.id AS id \
+               FROM components c CROSS JOIN component_status_history h \
+              WHERE h.id = (SELECT h2.id FROM component_status_history h2 \
+                             WHERE h2.component_id = c.id AND h2.at < $1 \
+                             ORDER BY h2.at DESC, h2.id DESC LIMIT 1) \
+             UNION ALL \
+             SELECT component_id, from_status, to_status, at, id FROM component_status_history \
+              WHERE at >= $1 \
+             ORDER BY component_id, at, id",
+        )
+        .bind(since.to_db())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(ComponentStatusChange {
+                    component_id: get_id(r, "component_id")?,
+                    from: get_opt_enum(r, "from_status")?,
+                    to: get_enum(r, "to_status")?,
+                    at: get_ts(r, "at")?,
+                })
+            })
+            .collect()
     }
 
     async fn component_status_history(

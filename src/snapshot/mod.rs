@@ -1,0 +1,354 @@
+//! The public snapshot: everything the public side shows (page, groups, components, open and
+//! recent incidents, maintenances, 90 days of daily status), held in memory and swapped
+//! atomically, so public requests make no database query and stay fast under a spike, and keep
+//! answering when the database is away.
+//!
+//! [`PublicState`] is the data, built from the store by [`build`] and kept current by the
+//! [`projector`], which follows the event log. A [`Snapshot`] pairs a state with the responses
+//! rendered from it: each response is rendered and compressed once per snapshot, on first use
+//! or when the projector warms it, never per request. This module knows nothing of the formats
+//! (JSON, HTML, feeds); the HTTP layer supplies the renderers.
+
+pub mod build;
+pub mod projector;
+pub mod uptime;
+
+use crate::domain::model::{Component, ComponentGroup, Incident, Maintenance};
+use crate::domain::{ComponentId, ComponentStatus, MaintenanceStatus, Timestamp};
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::sync::{Arc, RwLock};
+use uptime::ComponentUptime;
+
+/// How the page presents itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageInfo {
+    /// A stable 12-character id in the style of Statuspage's page ids.
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    pub time_zone: String,
+}
+
+impl PageInfo {
+    pub fn from_settings(page: &crate::config::PageSettings) -> PageInfo {
+        let digest = Sha256::digest(page.url.as_bytes());
+        const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+        let id = digest
+            .iter()
+            .take(12)
+            .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
+            .collect();
+        PageInfo {
+            id,
+            name: page.name.clone(),
+            url: page.url.clone(),
+            time_zone: page.time_zone.clone(),
+        }
+    }
+}
+
+/// Everything public, at one point of the event log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublicState {
+    pub page: PageInfo,
+    pub built_at: Timestamp,
+    /// The last event this state includes; -1 before the first build.
+    pub as_of_seq: i64,
+    /// In display order.
+    pub groups: Vec<ComponentGroup>,
+    /// In display order.
+    pub components: Vec<Component>,
+    /// Open incidents and the most recent resolved ones, newest first.
+    pub incidents: Vec<Incident>,
+    /// Every maintenance that is upcoming, active, or recently completed, soonest first.
+    pub maintenances: Vec<Maintenance>,
+    pub uptime: BTreeMap<ComponentId, ComponentUptime>,
+}
+
+/// The page's overall status, by Statuspage's rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overall {
+    /// `none`, `minor`, `major`, `critical` or `maintenance`.
+    pub indicator: &'static str,
+    pub description: &'static str,
+}
+
+impl PublicState {
+    /// A state with nothing in it, shown until the first build.
+    pub fn empty(page: PageInfo, now: Timestamp) -> PublicState {
+        PublicState {
+            page,
+            built_at: now,
+            as_of_seq: -1,
+            groups: Vec::new(),
+            components: Vec::new(),
+            incidents: Vec::new(),
+            maintenances: Vec::new(),
+            uptime: BTreeMap::new(),
+        }
+    }
+
+    /// The overall indicator and description, computed from component statuses as Atlassian
+    /// Statuspage does: any major outage is `major` ("Partial System Outage"), or `critical`
+    /// ("Major System Outage") when every component is down; partial outages are `minor`
+    /// ("Minor Service Outage"), `major` when all components have one; degraded performance is
+    /// `minor` ("Partially Degraded Service", or "Degraded System Service" when all are);
+    /// maintenance with nothing worse is `maintenance`. Incidents without component impact do
+    /// not change it (a real Statuspage page shows an open `impact: none` incident under "All
+    /// Systems Operational").
+    pub fn overall(&self) -> Overall {
+        overall_of(self.components.iter().map(|c| c.status))
+    }
+
+    /// A group's status: the worst of its components.
+    pub fn group_status(&self, group: &ComponentGroup) -> ComponentStatus {
+        ComponentStatus::worst(
+            self.components
+                .iter()
+                .filter(|c| c.group_id == Some(group.id))
+                .map(|c| c.status),
+        )
+        .unwrap_or(ComponentStatus::Operational)
+    }
+
+    pub fn unresolved_incidents(&self) -> impl Iterator<Item = &Incident> {
+        self.incidents.iter().filter(|i| i.resolved_at.is_none())
+    }
+
+    pub fn upcoming_maintenances(&self) -> impl Iterator<Item = &Maintenance> {
+        self.maintenances
+            .iter()
+            .filter(|m| m.status == MaintenanceStatus::Scheduled)
+    }
+
+    pub fn active_maintenances(&self) -> impl Iterator<Item = &Maintenance> {
+        self.maintenances.iter().filter(|m| m.status.is_active())
+    }
+
+    pub fn component(&self, id: ComponentId) -> Option<&Component> {
+        self.components.iter().find(|c| c.id == id)
+    }
+
+    pub fn group_name(&self, component: &Component) -> Option<&str> {
+        let gid = component.group_id?;
+        self.groups
+            .iter()
+            .find(|g| g.id == gid)
+            .map(|g| g.name.as_str())
+    }
+}
+
+/// The overall status of a set of component statuses (see [`PublicState::overall`]).
+pub fn overall_of(statuses: impl IntoIterator<Item = ComponentStatus>) -> Overall {
+    use ComponentStatus::*;
+    let statuses: Vec<ComponentStatus> = statuses.into_iter().collect();
+    let count = |s: ComponentStatus| statuses.iter().filter(|x| **x == s).count();
+    let all = statuses.len();
+    let (major, partial, degraded, maintenance) = (
+        count(MajorOutage),
+        count(PartialOutage),
+        count(DegradedPerformance),
+        count(UnderMaintenance),
+    );
+    let o = |indicator, description| Overall {
+        indicator,
+        description,
+    };
+    if major > 0 {
+        if major == all {
+            o("critical", "Major System Outage")
+        } else {
+            o("major", "Partial System Outage")
+        }
+    } else if partial > 0 {
+        if partial == all {
+            o("major", "Partial System Outage")
+        } else {
+            o("minor", "Minor Service Outage")
+        }
+    } else if degraded > 0 {
+        if degraded == all {
+            o("minor", "Degraded System Service")
+        } else {
+            o("minor", "Partially Degraded Service")
+        }
+    } else if maintenance > 0 {
+        o("maintenance", "Service Under Maintenance")
+    } else {
+        o("none", "All Systems Operational")
+    }
+}
+
+/// One public response, rendered once: the body, its compressed forms and its validator.
+#[derive(Debug)]
+pub struct Rendered {
+    pub content_type: &'static str,
+    pub body: Bytes,
+    pub gzip: Bytes,
+    pub brotli: Bytes,
+    /// A strong validator of `body`; compressed forms append `-gz` / `-br` inside the quotes.
+    pub etag: String,
+}
+
+impl Rendered {
+    pub fn new(content_type: &'static str, body: Vec<u8>) -> Rendered {
+        let digest = Sha256::digest(&body);
+        let etag = format!("\"{}\"", hex::encode(&digest[..12]));
+        let gzip = {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+            enc.write_all(&body).expect("writing to memory");
+            enc.finish().expect("writing to memory")
+        };
+        let brotli = {
+            let mut out = Vec::new();
+            let params = brotli::enc::BrotliEncoderParams {
+                quality: 9,
+                lgwin: 22,
+                ..Default::default()
+            };
+            brotli::BrotliCompress(&mut &body[..], &mut out, &params).expect("writing to memory");
+            out
+        };
+        Rendered {
+            content_type,
+            body: Bytes::from(body),
+            gzip: Bytes::from(gzip),
+            brotli: Bytes::from(brotli),
+            etag,
+        }
+    }
+}
+
+/// A state and the responses rendered from it.
+pub struct Snapshot {
+    pub state: Arc<PublicState>,
+    /// Set when the database could not be reached: the page says "status as of ...".
+    pub stale_since: Option<Timestamp>,
+    // A std RwLock: held only for a map lookup or insert, never across an await. After the
+    // projector warms the hot responses, requests only take the read lock.
+    rendered: RwLock<HashMap<String, Arc<Rendered>>>,
+}
+
+impl Snapshot {
+    pub fn new(state: Arc<PublicState>, stale_since: Option<Timestamp>) -> Snapshot {
+        Snapshot {
+            state,
+            stale_since,
+            rendered: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The response under `key`, rendering it with `render` the first time. `None` when the
+    /// renderer says the key names nothing (an unknown incident).
+    pub fn rendered(
+        &self,
+        key: &str,
+        render: impl FnOnce(&Snapshot) -> Option<Rendered>,
+    ) -> Option<Arc<Rendered>> {
+        if let Some(hit) = self.rendered.read().expect("render cache").get(key) {
+            return Some(hit.clone());
+        }
+        let fresh = Arc::new(render(self)?);
+        let mut cache = self.rendered.write().expect("render cache");
+        // Bound the cache: keys come from URLs of incidents that exist, but stay careful.
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        Some(cache.entry(key.to_string()).or_insert(fresh).clone())
+    }
+}
+
+/// The current snapshot, swapped atomically by the projector and read lock-free by requests.
+pub type SnapshotCell = arc_swap::ArcSwap<Snapshot>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ComponentStatus::*;
+
+    #[test]
+    fn overall_status_follows_statuspage_rules() {
+        let cases: &[(&[ComponentStatus], &str, &str)] = &[
+            (&[], "none", "All Systems Operational"),
+            (
+                &[Operational, Operational],
+                "none",
+                "All Systems Operational",
+            ),
+            (
+                &[Operational, UnderMaintenance],
+                "maintenance",
+                "Service Under Maintenance",
+            ),
+            (
+                &[Operational, DegradedPerformance],
+                "minor",
+                "Partially Degraded Service",
+            ),
+            (
+                &[DegradedPerformance, DegradedPerformance],
+                "minor",
+                "Degraded System Service",
+            ),
+            (
+                &[Operational, PartialOutage, DegradedPerformance],
+                "minor",
+                "Minor Service Outage",
+            ),
+            (
+                &[PartialOutage, PartialOutage],
+                "major",
+                "Partial System Outage",
+            ),
+            (
+                &[Operational, MajorOutage],
+                "major",
+                "Partial System Outage",
+            ),
+            (
+                &[MajorOutage, UnderMaintenance, PartialOutage],
+                "major",
+                "Partial System Outage",
+            ),
+            (
+                &[MajorOutage, MajorOutage],
+                "critical",
+                "Major System Outage",
+            ),
+            (
+                &[UnderMaintenance, PartialOutage],
+                "minor",
+                "Minor Service Outage",
+            ),
+        ];
+        for (statuses, indicator, description) in cases {
+            let o = overall_of(statuses.iter().copied());
+            assert_eq!(
+                (o.indicator, o.description),
+                (*indicator, *description),
+                "{statuses:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rendered_bodies_decompress_to_the_original() {
+        use std::io::Read;
+        let body = "{\"hello\":\"world\"}".repeat(100).into_bytes();
+        let r = Rendered::new("application/json", body.clone());
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&r.gzip[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, body);
+        let mut out = Vec::new();
+        brotli::BrotliDecompress(&mut &r.brotli[..], &mut out).unwrap();
+        assert_eq!(out, body);
+        assert!(r.gzip.len() < body.len() && r.brotli.len() < body.len());
+        assert_eq!(r.etag.len(), 26);
+    }
+}
