@@ -85,6 +85,8 @@ fn routes(auth_state: Option<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(public::maintenances))
         .routes(routes!(public::upcoming))
         .routes(routes!(public::active))
+        // HTML pages (public/html.rs):
+        // Feeds and badges (public/feeds.rs):
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

@@ -4,6 +4,9 @@
 //! `ETag` (304 on `If-None-Match`), a short `Cache-Control`, and CORS on machine-readable
 //! documents. Nothing here queries the database.
 
+pub mod feeds;
+pub mod html;
+
 use super::api_v2::Document;
 use super::AppState;
 use crate::snapshot::{Rendered, Snapshot};
@@ -139,6 +142,8 @@ pub fn warm(snapshot: &Snapshot) {
     for doc in Document::ALL {
         snapshot.rendered(doc.path(), |s| Some(render_document(s, doc)));
     }
+    html::warm(snapshot);
+    feeds::warm(snapshot);
 }
 
 /// Serves one of the `/api/v2` documents.
