@@ -12,10 +12,11 @@ use crate::http::{self, auth::FailureLimiter, AppState};
 use crate::snapshot::projector::{self, Projector};
 use crate::snapshot::{PageInfo, PublicState, Snapshot, SnapshotCell};
 use crate::store::sql::{ConnectOptions, SqlStore};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use anyhow::Context;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -29,20 +30,40 @@ pub struct App {
     pub store: Arc<SqlStore>,
     state: AppState,
     projector: Projector,
+    preparation: Preparation,
 }
 
-/// Opens the configured database, applying migrations.
-pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<SqlStore> {
-    if config.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!(
-                "cannot create the data folder {}",
-                config.data_dir.display()
-            )
-        })?;
+/// How often to retry a database that was away at start.
+const PREPARE_RETRY: Duration = Duration::from_secs(2);
+
+/// The file of a `sqlite://PATH[?options]` URL.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+}
+
+fn connect_options(config: &Config) -> anyhow::Result<ConnectOptions> {
+    // A SQLite file is created on first start; its folder must exist first.
+    if let Some(folder) = sqlite_file(&config.database_url)
+        .as_deref()
+        .and_then(std::path::Path::parent)
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("cannot create the database folder {}", folder.display()))?;
     }
     let mut opts = ConnectOptions::new(config.database_url.clone());
     opts.max_connections = config.database_max_connections;
+    Ok(opts)
+}
+
+/// Opens the configured database, applying migrations. For commands that need the database
+/// now (`migrate`, `token`): they fail when it is away.
+pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<SqlStore> {
+    let opts = connect_options(config)?;
     SqlStore::open(&opts, clock).await.with_context(|| {
         format!(
             "cannot open the database {}",
@@ -51,15 +72,23 @@ pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Resul
     })
 }
 
-impl App {
-    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
-        // Install the metrics recorder first, so counts from start-up on are kept.
-        http::ops::metrics_handle();
-        let store = Arc::new(open_store(&config, clock.clone()).await?);
-        let report = store
-            .reconcile_config(&config.groups, &config.components, &Actor::config())
-            .await
-            .context("cannot apply the components declared in the configuration")?;
+/// Everything that needs the database before the app is fully up: migrations, the declared
+/// components, the first snapshot. Run at start and, when the database was away then, again
+/// until it succeeds.
+struct Preparation {
+    store: Arc<SqlStore>,
+    groups: Vec<crate::store::DeclaredGroup>,
+    components: Vec<crate::store::DeclaredComponent>,
+    ready: Arc<AtomicBool>,
+}
+
+impl Preparation {
+    async fn run(&self, projector: &Projector) -> Result<(), StoreError> {
+        self.store.migrate().await?;
+        let report = self
+            .store
+            .reconcile_config(&self.groups, &self.components, &Actor::config())
+            .await?;
         if report != Default::default() {
             tracing::info!(
                 created = report.created,
@@ -68,10 +97,36 @@ impl App {
                 "reconciled declared components"
             );
         }
+        self.ready.store(true, Ordering::SeqCst);
+        projector.refresh().await
+    }
+}
+
+impl App {
+    /// Prepares everything. Fails on what a restart cannot fix (a bad database URL, an edited
+    /// migration, an invalid declared component); a database that does not answer is not one
+    /// of those: the app starts anyway, serving the snapshot on disk, and keeps trying.
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+        // Install the metrics recorder first, so counts from start-up on are kept.
+        http::ops::metrics_handle();
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data folder {}",
+                config.data_dir.display()
+            )
+        })?;
+        let opts = connect_options(&config)?;
+        let store = Arc::new(
+            SqlStore::connect_lazy(&opts, clock.clone()).with_context(|| {
+                format!(
+                    "cannot use the database {}",
+                    redact_url(&config.database_url)
+                )
+            })?,
+        );
         let openapi = serde_json::to_value(http::openapi_document()).context("openapi document")?;
 
-        // Serve the last snapshot written to disk until the first build replaces it, then
-        // build one now, so the page is current from the first request.
+        // Until the first build, serve the last snapshot written to disk.
         let page = PageInfo::from_settings(&config.page);
         let snapshot_file = config.data_dir.join("snapshot.json");
         let initial = projector::load(&snapshot_file)
@@ -84,6 +139,7 @@ impl App {
             Arc::new(initial),
             None,
         )));
+        let ready = Arc::new(AtomicBool::new(false));
         let projector = Projector {
             store: store.clone(),
             clock: clock.clone(),
@@ -91,11 +147,31 @@ impl App {
             cell: cell.clone(),
             file: Some(snapshot_file),
             warm: Arc::new(http::public::warm),
+            ready: ready.clone(),
         };
-        projector
-            .refresh()
-            .await
-            .context("cannot build the public snapshot")?;
+        let preparation = Preparation {
+            store: store.clone(),
+            groups: config.groups.clone(),
+            components: config.components.clone(),
+            ready: ready.clone(),
+        };
+        match preparation.run(&projector).await {
+            Ok(()) => {}
+            Err(StoreError::Unavailable(cause)) => {
+                tracing::warn!(
+                    error = %cause,
+                    database = %redact_url(&config.database_url),
+                    "database unreachable at start: serving the last known status and retrying"
+                );
+                projector.mark_stale().await;
+            }
+            Err(err) => {
+                return Err(anyhow::Error::new(err).context(format!(
+                    "cannot prepare the database {}",
+                    redact_url(&config.database_url)
+                )))
+            }
+        }
 
         let state = AppState {
             store: store.clone(),
@@ -104,13 +180,20 @@ impl App {
             page: Arc::new(config.page.clone()),
             openapi: Arc::new(openapi),
             snapshot: cell,
+            db_ready: ready,
         };
         Ok(App {
             config,
             store,
             state,
             projector,
+            preparation,
         })
+    }
+
+    /// Whether the database was reached and prepared.
+    pub fn database_ready(&self) -> bool {
+        self.state.db_ready.load(Ordering::SeqCst)
     }
 
     pub fn router(&self) -> axum::Router {
@@ -126,20 +209,62 @@ impl App {
         let (stop_tx, stop_rx) = watch::channel(false);
         let ticker = tokio::spawn(maintenance_ticker(self.state.clone(), stop_rx.clone()));
         let router = self.router();
-        let projector = tokio::spawn(self.projector.run(stop_rx));
-        axum::serve(
+        let projector = Arc::new(self.projector);
+        let running = projector.clone();
+        let projector_task = tokio::spawn(async move { running.run(stop_rx).await });
+        // A database that was away at start is retried beside the server, in this task; the
+        // retries stop as soon as shutdown begins.
+        let (shutting_down_tx, shutting_down) = watch::channel(false);
+        let shutdown = async move {
+            shutdown.await;
+            let _ = shutting_down_tx.send(true);
+        };
+        let needs_preparation = !self.state.db_ready.load(Ordering::SeqCst);
+        let preparation = self.preparation;
+        let prepare = async {
+            if needs_preparation {
+                prepare_until_ready(&preparation, &projector, shutting_down).await;
+            }
+        };
+        let serve = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")?;
+        .into_future();
+        let (served, ()) = tokio::join!(serve, prepare);
+        served.context("serving HTTP")?;
         let _ = stop_tx.send(true);
         let _ = ticker.await;
-        let _ = projector.await;
+        let _ = projector_task.await;
         self.store.close().await;
         tracing::info!("pharos stopped");
         Ok(())
+    }
+}
+
+/// Retries the preparation until the database answers.
+async fn prepare_until_ready(
+    preparation: &Preparation,
+    projector: &Projector,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut retry = tokio::time::interval(PREPARE_RETRY);
+    retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    retry.tick().await;
+    loop {
+        tokio::select! {
+            _ = retry.tick() => {}
+            _ = stop.changed() => return,
+        }
+        match preparation.run(projector).await {
+            Ok(()) => {
+                tracing::info!("database reachable: migrations applied, serving live status");
+                return;
+            }
+            Err(StoreError::Unavailable(_)) => {}
+            Err(err) => tracing::error!(error = %err, "cannot prepare the database; retrying"),
+        }
     }
 }
 
@@ -150,6 +275,9 @@ async fn maintenance_ticker(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = interval.tick() => {
+                if !state.db_ready.load(Ordering::SeqCst) {
+                    continue;
+                }
                 match state.store.advance_maintenances(state.clock.now()).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(changed = n, "maintenance windows moved"),

@@ -531,9 +531,11 @@ fn an_unsupported_database_url_fails_clearly_without_its_password() {
 fn an_unreachable_postgres_fails_clearly_without_its_password() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = "postgres://pharos:hunter2@127.0.0.1:1/pharos?sslmode=disable";
+    // `serve` keeps running and serves the last known status (tests/public_outage.rs);
+    // commands that need the database now fail, and say why.
     let out =
-        run(pharos(dir.path()).args(["serve", "--listen", "127.0.0.1:0", "--database-url", url]));
-    out.assert_failure("serve on an unreachable PostgreSQL");
+        run(pharos(dir.path()).args(["token", "create", "--name", "ci", "--database-url", url]));
+    out.assert_failure("token create on an unreachable PostgreSQL");
     assert_no_panic(&out);
     assert!(out.stderr.contains("cannot open the database"), "{out}");
     assert!(

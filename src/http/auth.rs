@@ -101,6 +101,9 @@ pub async fn require_token(
     mut req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    if !state.db_ready.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(ApiError::unavailable());
+    }
     let ip = client_ip(&req);
     if let Err(wait) = state.auth_limiter.check(ip) {
         return Err(ApiError::rate_limited(wait));

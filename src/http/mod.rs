@@ -41,6 +41,8 @@ pub struct AppState {
     pub openapi: Arc<serde_json::Value>,
     /// The public snapshot every public response is served from.
     pub snapshot: Arc<crate::snapshot::SnapshotCell>,
+    /// False while the database has not yet been reached and migrated (it was away at start).
+    pub db_ready: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Every route, with the OpenAPI description each handler carries. With a state, `/api/v1`

@@ -69,6 +69,14 @@ pub async fn healthz() -> impl IntoResponse {
     responses((status = 200, description = "The database answers: `{\"status\":\"ready\"}`"),
               (status = 503, description = "The database does not answer", body = super::error::ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
+    if !state.db_ready.load(std::sync::atomic::Ordering::SeqCst) {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database has not been reached since start; serving the last known status",
+        )
+        .into_response();
+    }
     match tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await {
         Ok(Ok(())) => status_json("ready").into_response(),
         Ok(Err(err)) => {

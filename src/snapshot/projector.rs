@@ -13,6 +13,7 @@ use super::{build, PageInfo, PublicState, Snapshot, SnapshotCell};
 use crate::clock::Clock;
 use crate::store::{Store, StoreError};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -37,6 +38,9 @@ pub struct Projector {
     /// Where the snapshot is kept on disk (`snapshot.json` in the data folder).
     pub file: Option<PathBuf>,
     pub warm: Warmer,
+    /// False until the database has been reached and migrated; until then there is nothing
+    /// to build from, and the snapshot on disk is served.
+    pub ready: Arc<AtomicBool>,
 }
 
 impl Projector {
@@ -67,7 +71,7 @@ impl Projector {
     }
 
     /// Marks the current snapshot stale (once), keeping its state.
-    async fn mark_stale(&self) {
+    pub async fn mark_stale(&self) {
         let current = self.cell.load_full();
         if current.stale_since.is_none() {
             tracing::warn!("database unreachable: serving the last public snapshot");
@@ -77,7 +81,7 @@ impl Projector {
     }
 
     /// Follows the log until `stop` changes.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    pub async fn run(&self, mut stop: watch::Receiver<bool>) {
         let mut commits = self.store.subscribe_commits();
         let mut poll = tokio::time::interval(POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -98,6 +102,9 @@ impl Projector {
                     }
                 }
                 _ = stop.changed() => break,
+            }
+            if !self.ready.load(Ordering::SeqCst) {
+                continue;
             }
             let current = self.cell.load_full();
             let due = match self.store.last_event_seq().await {

@@ -7,7 +7,7 @@
 use super::sql::Backend;
 use super::{StoreError, StoreResult};
 use sha2::{Digest, Sha256};
-use sqlx::{AnyConnection, Connection, Row};
+use sqlx::{AnyConnection, Connection, Executor, Row};
 
 /// One migration: its version, a name, and the SQL both backends run.
 pub struct Migration {
@@ -57,15 +57,16 @@ async fn apply_pending(
     backend: Backend,
     now: crate::domain::Timestamp,
 ) -> StoreResult<Vec<i64>> {
-    sqlx::raw_sql(
+    // Through the `Executor` trait rather than `RawSql::execute`: the latter's generic
+    // executor makes this future lose `Send`, and the app retries preparation in a task.
+    conn.execute(sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version BIGINT PRIMARY KEY,
             name TEXT NOT NULL,
             checksum TEXT NOT NULL,
             applied_at TEXT NOT NULL
         )",
-    )
-    .execute(&mut *conn)
+    ))
     .await
     .map_err(super::sql::map_err)?;
 
@@ -115,8 +116,7 @@ async fn apply_pending(
             tx.rollback().await.map_err(super::sql::map_err)?;
             continue;
         }
-        sqlx::raw_sql(m.sql)
-            .execute(&mut *tx)
+        tx.execute(sqlx::raw_sql(m.sql))
             .await
             .map_err(|e| StoreError::Internal(format!("migration {} failed: {e}", m.version)))?;
         sqlx::query(

@@ -52,7 +52,10 @@ pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
         | sqlx::Error::Tls(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err.to_string()),
+        | sqlx::Error::WorkerCrashed
+        // A connection cut mid-handshake (a proxy or pooler in front of a database that is
+        // away) surfaces as a protocol error: it is an outage, not a bug.
+        | sqlx::Error::Protocol(_) => StoreError::Unavailable(err.to_string()),
         sqlx::Error::Database(db) => {
             if db.is_unique_violation() {
                 return StoreError::conflict(
@@ -206,7 +209,9 @@ impl ConnectOptions {
         ConnectOptions {
             url: url.into(),
             max_connections: 10,
-            acquire_timeout: Duration::from_secs(5),
+            // Short, so that a write while the database is away fails with a 503 in
+            // seconds rather than hanging the responder's terminal.
+            acquire_timeout: Duration::from_secs(3),
         }
     }
 }
@@ -214,6 +219,27 @@ impl ConnectOptions {
 impl SqlStore {
     /// Connects without touching the schema. Fails when the database cannot be reached.
     pub async fn connect(opts: &ConnectOptions, clock: Arc<dyn Clock>) -> StoreResult<SqlStore> {
+        let (backend, url, options) = Self::pool_options(opts)?;
+        let pool = options.connect(&url).await.map_err(|e| match e {
+            sqlx::Error::Configuration(c) => {
+                StoreError::invalid(format!("the database URL is not valid: {c}"))
+            }
+            other => map_err(other),
+        })?;
+        Ok(Self::with_pool(pool, backend, clock))
+    }
+
+    /// Prepares the pool without connecting: the database may be away at start. Only a
+    /// malformed URL fails here; everything else fails later as `Unavailable`.
+    pub fn connect_lazy(opts: &ConnectOptions, clock: Arc<dyn Clock>) -> StoreResult<SqlStore> {
+        let (backend, url, options) = Self::pool_options(opts)?;
+        let pool = options
+            .connect_lazy(&url)
+            .map_err(|e| StoreError::invalid(format!("the database URL is not valid: {e}")))?;
+        Ok(Self::with_pool(pool, backend, clock))
+    }
+
+    fn pool_options(opts: &ConnectOptions) -> StoreResult<(Backend, String, AnyPoolOptions)> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(&opts.url).ok_or_else(|| {
             StoreError::invalid("the database URL must start with sqlite:// or postgres://")
@@ -227,7 +253,7 @@ impl SqlStore {
                 "?mode=rwc"
             });
         }
-        let pool = AnyPoolOptions::new()
+        let options = AnyPoolOptions::new()
             .max_connections(opts.max_connections.max(1))
             .min_connections(0)
             .acquire_timeout(opts.acquire_timeout)
@@ -245,22 +271,18 @@ impl SqlStore {
                     }
                     Ok(())
                 })
-            })
-            .connect(&url)
-            .await
-            .map_err(|e| match e {
-                sqlx::Error::Configuration(c) => {
-                    StoreError::invalid(format!("the database URL is not valid: {c}"))
-                }
-                other => map_err(other),
-            })?;
-        Ok(SqlStore {
+            });
+        Ok((backend, url, options))
+    }
+
+    fn with_pool(pool: AnyPool, backend: Backend, clock: Arc<dyn Clock>) -> SqlStore {
+        SqlStore {
             pool,
             backend,
             write_serial: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
             clock,
             commits: Arc::new(tokio::sync::watch::channel(0).0),
-        })
+        }
     }
 
     /// Connects and applies pending migrations.

@@ -1,0 +1,309 @@
+//! The public side keeps answering when the database is away (the Meya lesson), on both
+//! backends, with the real binary:
+//!
+//! - PostgreSQL behind a TCP proxy this test controls: cutting the proxy is an outage that
+//!   touches no other test. While it is cut, the page and `/api/v2` answer 200 with the last
+//!   state, `/readyz` is 503, writes get a 503 JSON error; when it returns, a new write shows
+//!   without a restart. A restart while it is cut serves the snapshot from disk.
+//! - SQLite: the database file replaced by a directory (root ignores permissions, so a
+//!   `chmod` would not do) while Pharos is stopped; it starts, serves the snapshot from disk,
+//!   and resumes by itself when the file is back.
+//!
+//! No fixed sleeps: every wait polls with a deadline.
+
+mod common;
+
+use common::process::{pharos, run, Server};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// A TCP forwarder to the database that can be cut and restored.
+struct Proxy {
+    addr: SocketAddr,
+    up: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    acceptor: JoinHandle<()>,
+}
+
+impl Proxy {
+    async fn start(target: String) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy addr");
+        let up = Arc::new(AtomicBool::new(true));
+        let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let acceptor = {
+            let (up, connections) = (up.clone(), connections.clone());
+            tokio::spawn(async move {
+                loop {
+                    let Ok((mut client, _)) = listener.accept().await else {
+                        return;
+                    };
+                    if !up.load(Ordering::SeqCst) {
+                        drop(client);
+                        continue;
+                    }
+                    let target = target.clone();
+                    let task = tokio::spawn(async move {
+                        if let Ok(mut server) = TcpStream::connect(&target).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    });
+                    connections.lock().unwrap().push(task);
+                }
+            })
+        };
+        Proxy {
+            addr,
+            up,
+            connections,
+            acceptor,
+        }
+    }
+
+    /// Refuses new connections and severs the open ones.
+    fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for task in self.connections.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.acceptor.abort();
+        self.cut();
+    }
+}
+
+fn create_token(dir: &Path, database_url: &str) -> String {
+    let out = run(pharos(dir).args([
+        "token",
+        "create",
+        "--name",
+        "outage",
+        "--database-url",
+        database_url,
+    ]));
+    out.assert_success("token create");
+    out.stdout.trim().to_string()
+}
+
+fn serve(dir: &Path, database_url: &str) -> Server {
+    Server::start(pharos(dir).args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        "data",
+        "--database-url",
+        database_url,
+    ]))
+}
+
+/// Polls `check` until it returns true or the deadline passes.
+async fn eventually<F, Fut>(what: &str, server: &Server, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + DEADLINE;
+    while Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "timed out waiting until {what}\n--- stderr ---\n{}",
+        server.stderr_so_far()
+    );
+}
+
+async fn summary(server: &Server) -> (StatusCode, Value) {
+    server
+        .call(None, Method::GET, "/api/v2/summary.json", None)
+        .await
+}
+
+fn incident_names(summary: &Value) -> Vec<String> {
+    summary["incidents"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|i| i["name"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn open_incident(server: &Server, token: &str, name: &str, component: &str) -> StatusCode {
+    server
+        .call(
+            Some(token),
+            Method::POST,
+            "/api/v1/incidents",
+            Some(json!({"name": name, "body": "Investigating.", "components": {component: "major_outage"}})),
+        )
+        .await
+        .0
+}
+
+/// Seeds a component and an incident and waits until the public page shows them.
+async fn seed(server: &Server, token: &str) -> String {
+    let (status, component) = server
+        .call(
+            Some(token),
+            Method::POST,
+            "/api/v1/components",
+            Some(json!({"name": "API"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{component}");
+    let id = component["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        open_incident(server, token, "Before the outage", &id).await,
+        StatusCode::CREATED
+    );
+    eventually("the incident is public", server, || async {
+        incident_names(&summary(server).await.1).contains(&"Before the outage".to_string())
+    })
+    .await;
+    id
+}
+
+/// While the database is away: the last state answers 200, readiness and writes say 503.
+async fn assert_serving_last_state(server: &Server, token: &str, component: &str) {
+    eventually("/readyz says 503", server, || async {
+        server.call(None, Method::GET, "/readyz", None).await.0 == StatusCode::SERVICE_UNAVAILABLE
+    })
+    .await;
+    let (status, body) = summary(server).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        incident_names(&body).contains(&"Before the outage".to_string()),
+        "{body}"
+    );
+    assert_eq!(body["status"]["indicator"], "critical", "{body}");
+    for path in [
+        "/api/v2/status.json",
+        "/api/v2/components.json",
+        "/api/v2/incidents/unresolved.json",
+    ] {
+        let (status, _) = server.call(None, Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+    }
+    eventually("writes say 503", server, || async {
+        let (status, body) = server
+            .call(
+                Some(token),
+                Method::POST,
+                "/api/v1/incidents",
+                Some(json!({"name": "During", "body": "x", "components": {component: "major_outage"}})),
+            )
+            .await;
+        status == StatusCode::SERVICE_UNAVAILABLE && body["error"]["code"] == "database_unavailable"
+    })
+    .await;
+}
+
+/// After the database returns: ready again, and a new write shows on the page.
+async fn assert_resumes(server: &Server, token: &str, component: &str, name: &str) {
+    eventually("/readyz says 200 again", server, || async {
+        server.call(None, Method::GET, "/readyz", None).await.0 == StatusCode::OK
+    })
+    .await;
+    eventually("a write succeeds again", server, || async {
+        open_incident(server, token, name, component).await == StatusCode::CREATED
+    })
+    .await;
+    eventually("the new write is public", server, || async {
+        incident_names(&summary(server).await.1).contains(&name.to_string())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_outage_keeps_the_page_up_and_resumes() {
+    let Some(url) = common::postgres::fresh_database_url().await else {
+        eprintln!("skipping: PHAROS_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    // postgres://user@HOST:PORT/db?... -> route HOST:PORT through the proxy.
+    let (scheme_user, rest) = url.split_once('@').expect("URL has user@host");
+    let (host_port, tail) = rest.split_once('/').expect("URL has a database");
+    let proxy = Proxy::start(host_port.to_string()).await;
+    let proxied = format!("{scheme_user}@{}/{tail}", proxy.addr);
+
+    let dir = tempfile::tempdir().unwrap();
+    let token = create_token(dir.path(), &proxied);
+    let server = serve(dir.path(), &proxied);
+    let component = seed(&server, &token).await;
+
+    proxy.cut();
+    assert_serving_last_state(&server, &token, &component).await;
+    proxy.restore();
+    assert_resumes(&server, &token, &component, "After the outage").await;
+
+    // A restart while the database is away serves the snapshot from disk.
+    server.terminate().assert_success("stop");
+    proxy.cut();
+    let server = serve(dir.path(), &proxied);
+    assert_serving_last_state(&server, &token, &component).await;
+    let names = incident_names(&summary(&server).await.1);
+    assert!(names.contains(&"After the outage".to_string()), "{names:?}");
+    proxy.restore();
+    assert_resumes(&server, &token, &component, "After the restart").await;
+    server.terminate().assert_success("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_away_at_start_serves_the_snapshot_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data").join("pharos.db");
+    let url = format!("sqlite://{}", db.display());
+    let token = create_token(dir.path(), &url);
+    let server = serve(dir.path(), &url);
+    let component = seed(&server, &token).await;
+    server.terminate().assert_success("stop");
+    assert!(
+        dir.path().join("data").join("snapshot.json").exists(),
+        "snapshot written on stop"
+    );
+
+    // Make the database unreachable: its path is now a directory.
+    let away = dir.path().join("away");
+    std::fs::create_dir(&away).unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let file = db.with_file_name(format!("pharos.db{suffix}"));
+        if file.exists() {
+            std::fs::rename(&file, away.join(format!("pharos.db{suffix}"))).unwrap();
+        }
+    }
+    std::fs::create_dir(&db).unwrap();
+
+    let server = serve(dir.path(), &url);
+    assert_serving_last_state(&server, &token, &component).await;
+
+    // The file comes back: Pharos notices on its own.
+    std::fs::remove_dir(&db).unwrap();
+    for entry in std::fs::read_dir(&away).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::rename(entry.path(), db.with_file_name(entry.file_name())).unwrap();
+    }
+    assert_resumes(&server, &token, &component, "After the outage").await;
+    server.terminate().assert_success("stop");
+}
