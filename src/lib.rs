@@ -12,6 +12,7 @@
 //! - [`config`]: TOML + environment + flags, validated into one [`config::Config`].
 //! - [`http`]: the router, the management API (`/api/v1`), its OpenAPI document, errors,
 //!   authentication and the operations endpoints.
+//! - [`markdown`]: Markdown to sanitised HTML for update bodies and postmortems on the pages.
 //! - [`app`]: wires a [`config::Config`] into a running server with a graceful shutdown.
 //! - [`cli`]: the command line.
 //! - [`clock`]: injected wall time.
@@ -23,6 +24,7 @@ pub mod config;
 pub mod domain;
 pub mod events;
 pub mod http;
+pub mod markdown;
 pub mod snapshot;
 pub mod store;
 pub mod token;

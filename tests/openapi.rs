@@ -34,6 +34,11 @@ const FIXED_INTERFACE: &[(&str, &[&str])] = &[
     ("/readyz", &["GET"]),
     ("/metrics", &["GET"]),
     ("/api/v1/openapi.json", &["GET"]),
+    ("/history.atom", &["GET"]),
+    ("/history.rss", &["GET"]),
+    ("/badge.svg", &["GET"]),
+    ("/components/{id}/badge.svg", &["GET"]),
+    ("/components/{id}/uptime.svg", &["GET"]),
 ];
 
 /// The methods a route can be documented with that the probe checks for 405.

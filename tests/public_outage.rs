@@ -198,6 +198,22 @@ async fn assert_serving_last_state(server: &Server, token: &str, component: &str
         "{body}"
     );
     assert_eq!(body["status"]["indicator"], "critical", "{body}");
+    // The page says it shows the last known state.
+    eventually("the page says \"Status as of\"", server, || async {
+        let page = server
+            .client
+            .get(server.url("/"))
+            .send()
+            .await
+            .expect("GET /");
+        page.status() == StatusCode::OK
+            && page
+                .text()
+                .await
+                .unwrap_or_default()
+                .contains("Status as of")
+    })
+    .await;
     for path in [
         "/api/v2/status.json",
         "/api/v2/components.json",

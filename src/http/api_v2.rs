@@ -6,7 +6,7 @@
 
 use crate::domain::model::{Component, ComponentGroup, Incident, Maintenance};
 use crate::domain::{ComponentId, ComponentStatus, Timestamp};
-use crate::snapshot::PublicState;
+use crate::snapshot::{Overall, PublicState};
 use chrono::SecondsFormat;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -234,7 +234,8 @@ pub fn maintenance(state: &PublicState, m: &Maintenance) -> Value {
         "monitoring_at": null,
         "resolved_at": opt_time(&m.completed_at),
         "impact": "maintenance",
-        "shortlink": shortlink(state, &format!("maintenances/{}", m.short_id)),
+        // Statuspage links a maintenance under /incidents/ like an incident, as the feeds do.
+        "shortlink": shortlink(state, &format!("incidents/{}", m.short_id)),
         "started_at": time(&m.started_at.unwrap_or(m.created_at)),
         "page_id": state.page.id,
         "incident_updates": updates,
@@ -244,19 +245,24 @@ pub fn maintenance(state: &PublicState, m: &Maintenance) -> Value {
     })
 }
 
-fn status(state: &PublicState) -> Value {
+/// The page's indicator and description as `status.json` gives them: the components' overall
+/// status, or `maintenance` when nothing is wrong and a maintenance window is active (even one
+/// over no component). The badges show the same.
+pub fn overall_status(state: &PublicState) -> Overall {
     let o = state.overall();
-    let indicator = if o.indicator == "none" && state.active_maintenances().next().is_some() {
-        "maintenance"
+    if o.indicator == "none" && state.active_maintenances().next().is_some() {
+        Overall {
+            indicator: "maintenance",
+            description: "Service Under Maintenance",
+        }
     } else {
-        o.indicator
-    };
-    let description = if indicator == "maintenance" {
-        "Service Under Maintenance"
-    } else {
-        o.description
-    };
-    json!({ "indicator": indicator, "description": description })
+        o
+    }
+}
+
+fn status(state: &PublicState) -> Value {
+    let o = overall_status(state);
+    json!({ "indicator": o.indicator, "description": o.description })
 }
 
 /// The documents of `/api/v2`, by path.

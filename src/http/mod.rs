@@ -88,7 +88,18 @@ fn routes(auth_state: Option<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(public::upcoming))
         .routes(routes!(public::active))
         // HTML pages (public/html.rs):
+        .routes(routes!(public::html::index))
+        .routes(routes!(public::html::history))
+        .routes(routes!(public::html::incident))
+        .routes(routes!(public::html::embed))
+        .routes(routes!(public::html::stylesheet))
+        .routes(routes!(public::html::script))
         // Feeds and badges (public/feeds.rs):
+        .routes(routes!(public::feeds::atom))
+        .routes(routes!(public::feeds::rss))
+        .routes(routes!(public::feeds::page_badge))
+        .routes(routes!(public::feeds::component_badge))
+        .routes(routes!(public::feeds::uptime_badge))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

@@ -67,8 +67,8 @@ pub fn compute(
             _ => day_start,
         };
         for (status, from, to) in intervals(changes, visible_from, day_end) {
-            let seconds = (to - from).num_seconds().max(0);
-            let minutes = ((seconds + 59) / 60) as u32;
+            let millis = (to - from).num_milliseconds().max(0);
+            let minutes = ((millis + 59_999) / 60_000) as u32;
             match status {
                 ComponentStatus::MajorOutage => day.major_minutes += minutes,
                 ComponentStatus::PartialOutage => day.partial_minutes += minutes,
@@ -79,10 +79,11 @@ pub fn compute(
             if day.worst.is_none_or(|w| status.severity() > w.severity()) {
                 day.worst = Some(status);
             }
-            counted += seconds as f64;
+            // Milliseconds, so a component created a moment ago already has data.
+            counted += millis as f64;
             down += match status {
-                ComponentStatus::MajorOutage => seconds as f64,
-                ComponentStatus::PartialOutage => seconds as f64 * 0.3,
+                ComponentStatus::MajorOutage => millis as f64,
+                ComponentStatus::PartialOutage => millis as f64 * 0.3,
                 _ => 0.0,
             };
         }
@@ -190,6 +191,14 @@ mod tests {
             up.percent
         );
         assert_eq!(up.days[89].worst, None, "today has not begun to count");
+    }
+
+    #[test]
+    fn a_component_created_a_moment_ago_has_data() {
+        let now = ts("2026-11-28T12:00:00.250Z");
+        let up = compute(&[change("2026-11-28T12:00:00Z", Operational)], None, now);
+        assert_eq!(up.percent, Some(100.0));
+        assert_eq!(up.days[89].worst, Some(Operational));
     }
 
     #[test]
