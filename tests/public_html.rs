@@ -506,3 +506,50 @@ async fn the_status_page_is_compressed_and_revalidated() {
     }
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_maintenance_shortlink_opens_its_page() {
+    let app = common::app::spawn(common::app::Db::Sqlite)
+        .await
+        .expect("sqlite app");
+    let api = create(&app, "/api/v1/components", json!({"name": "Database"})).await;
+    create(
+        &app,
+        "/api/v1/maintenances",
+        json!({
+            "name": "Database upgrade",
+            "scheduled_for": "2099-01-01T02:00:00Z",
+            "scheduled_until": "2099-01-01T04:00:00Z",
+            "component_ids": [id(&api)],
+            "body": "We will upgrade the **primary** database."
+        }),
+    )
+    .await;
+    // The shortlink the Statuspage API gives out must lead to a page about the maintenance.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let shortlink = loop {
+        let (_, doc) = app
+            .get("/api/v2/scheduled-maintenances/upcoming.json")
+            .await;
+        if let Some(link) = doc["scheduled_maintenances"][0]["shortlink"].as_str() {
+            break link.to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the maintenance never became public: {doc}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
+    // The link is on the configured page URL; follow its path on this server.
+    let path = &shortlink[shortlink
+        .find("/incidents/")
+        .unwrap_or_else(|| panic!("{shortlink} is not an incident link"))..];
+    let page = page_until(&app, path, |body| body.contains("Database upgrade")).await;
+    assert!(page.contains("<strong>primary</strong>"), "{page}");
+    assert!(page.contains("Scheduled"), "the status label: {page}");
+    assert!(
+        unescape(&page).contains("Database"),
+        "the affected component: {page}"
+    );
+    app.stop().await;
+}

@@ -81,6 +81,15 @@ pub async fn incident(
     // Both spellings of the id share one cache entry, keyed by the short id; the key is only
     // ever made for an incident that exists, which keeps the cache bounded.
     let Some(short_id) = find_incident(&snapshot.state, &id).map(|i| i.short_id.clone()) else {
+        // Maintenances share the incident namespace, as on Statuspage, whose shortlinks point
+        // both kinds at `/incidents/{id}`.
+        if let Some(short_id) = find_maintenance(&snapshot.state, &id).map(|m| m.short_id.clone()) {
+            if let Some(rendered) = snapshot.rendered(&format!("html:/incidents/{short_id}"), |s| {
+                render_maintenance(s, &short_id)
+            }) {
+                return respond(&rendered, &headers, Cors::SameOrigin);
+            }
+        }
         return not_found(&snapshot, &headers);
     };
     match snapshot.rendered(&format!("html:/incidents/{short_id}"), |s| {
@@ -378,6 +387,17 @@ fn find_incident<'a>(state: &'a PublicState, id: &str) -> Option<&'a Incident> {
         .or_else(|| {
             let uuid = uuid::Uuid::parse_str(id).ok()?;
             state.incidents.iter().find(|i| i.id.0 == uuid)
+        })
+}
+
+fn find_maintenance<'a>(state: &'a PublicState, id: &str) -> Option<&'a Maintenance> {
+    state
+        .maintenances
+        .iter()
+        .find(|m| m.short_id == id)
+        .or_else(|| {
+            let uuid = uuid::Uuid::parse_str(id).ok()?;
+            state.maintenances.iter().find(|m| m.id.0 == uuid)
         })
 }
 
@@ -814,6 +834,59 @@ fn render_incident(snapshot: &Snapshot, short_id: &str) -> Option<Rendered> {
         source,
         affected: affected_summary(state, &incident_component_ids(incident)),
         timeline: timeline(incident),
+    };
+    Some(render(&page))
+}
+
+/// A maintenance on the incident page's layout: its window, components and timeline.
+fn render_maintenance(snapshot: &Snapshot, short_id: &str) -> Option<Rendered> {
+    let state = &snapshot.state;
+    let m = state.maintenances.iter().find(|m| m.short_id == short_id)?;
+    let completed = m.status == crate::domain::MaintenanceStatus::Completed;
+    let page = IncidentPage {
+        layout: Layout::new(
+            snapshot,
+            format!("{} · {}", m.name, state.page.name),
+            &format!("/incidents/{}", m.short_id),
+            "",
+        ),
+        name: m.name.clone(),
+        impact: Badge {
+            label: "Maintenance",
+            class: "b-maint",
+            glyph: "⚙",
+        },
+        status: maintenance_status_label(m.status),
+        resolved_state: completed,
+        started: When::new(m.started_at.unwrap_or(m.scheduled_for)),
+        resolved: m.completed_at.map(When::new),
+        duration: human_duration(
+            m.completed_at.unwrap_or(m.scheduled_until).0
+                - m.started_at.unwrap_or(m.scheduled_for).0,
+        ),
+        source: SourceView {
+            kind: "manual",
+            detected: None,
+            link: None,
+        },
+        affected: affected_summary(state, &m.component_ids),
+        timeline: m
+            .updates
+            .iter()
+            .map(|u| UpdateView {
+                label: maintenance_status_label(u.status),
+                class: if u.status == crate::domain::MaintenanceStatus::Completed {
+                    "u-resolved"
+                } else {
+                    "u-open"
+                },
+                body_html: Sanitized::from_markdown(&u.body),
+                when: When::new(u.created_at),
+                changes: Vec::new(),
+                edited: false,
+                postmortem: false,
+            })
+            .collect(),
     };
     Some(render(&page))
 }
