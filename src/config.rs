@@ -7,7 +7,7 @@
 //! must not silently fall back to a default.
 
 use crate::store::{DeclaredComponent, DeclaredGroup};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -41,8 +41,31 @@ pub struct PageSettings {
     pub name: String,
     /// The page's public address, used in links (feeds, notifications).
     pub url: String,
+    /// An IANA zone name (checked against `chrono-tz`'s database): the zone the pages and feeds
+    /// write times in. Kept as text because `/api/v2` reports it as text.
     pub time_zone: String,
+    /// An http(s) URL or a path on this site (`/...`), shown in the header instead of the name.
+    pub logo_url: Option<String>,
+    /// `#rrggbb`, lower case: the page's accent colour (links, header accents).
+    pub accent_color: Option<String>,
+    /// Links shown in every page's footer, in the order given.
+    pub footer_links: Vec<FooterLink>,
 }
+
+/// One link of the page's footer. Validated: the label is 1 to [`FOOTER_LABEL_MAX`] characters
+/// and the URL passes [`is_link_url`]. Stored as is in the snapshot, so it is serialisable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FooterLink {
+    pub label: String,
+    pub url: String,
+}
+
+/// The most footer links a page shows: a footer, not a site map.
+pub const FOOTER_LINKS_MAX: usize = 10;
+/// The longest footer link label, in characters.
+pub const FOOTER_LABEL_MAX: usize = 60;
+/// The longest link or logo URL, in bytes.
+const URL_MAX: usize = 2048;
 
 /// Values given as command-line flags (or their environment variables, through clap).
 #[derive(Debug, Clone, Default)]
@@ -117,6 +140,21 @@ struct PageSection {
     name: Option<String>,
     url: Option<String>,
     time_zone: Option<String>,
+    logo_url: Option<String>,
+    accent_color: Option<String>,
+    #[serde(default)]
+    footer_links: Vec<FooterLinkDecl>,
+    /// Keys that are not settings: reported as problems with all the others (see `unknown_keys`).
+    #[serde(flatten)]
+    unknown: UnknownKeys,
+}
+
+/// A `[[page.footer_links]]` entry as written. Both fields are optional here so that a missing
+/// one is reported with the file's other problems rather than stopping the parse.
+#[derive(Debug, Deserialize)]
+struct FooterLinkDecl {
+    label: Option<String>,
+    url: Option<String>,
     /// Keys that are not settings: reported as problems with all the others (see `unknown_keys`).
     #[serde(flatten)]
     unknown: UnknownKeys,
@@ -173,6 +211,8 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("PHAROS_PAGE_NAME", "page.name"),
     ("PHAROS_PAGE_URL", "page.url"),
     ("PHAROS_PAGE_TIME_ZONE", "page.time_zone"),
+    ("PHAROS_PAGE_LOGO_URL", "page.logo_url"),
+    ("PHAROS_PAGE_ACCENT_COLOR", "page.accent_color"),
     (
         "PHAROS_HTTP_AUTH_FAILURES_PER_MINUTE",
         "http.auth_failures_per_minute",
@@ -221,6 +261,13 @@ fn unknown_keys(file: &FileConfig) -> Vec<String> {
         ("http", &file.http.unknown),
     ] {
         keys.extend(unknown.keys().map(|k| format!("{section}.{k}")));
+    }
+    for (i, link) in file.page.footer_links.iter().enumerate() {
+        keys.extend(
+            link.unknown
+                .keys()
+                .map(|k| format!("page.footer_links[{i}].{k}")),
+        );
     }
     for (i, g) in file.component_groups.iter().enumerate() {
         keys.extend(
@@ -342,11 +389,30 @@ fn resolve(
     let time_zone = env("PHAROS_PAGE_TIME_ZONE")
         .or(file.page.time_zone)
         .unwrap_or_else(|| "UTC".into());
-    if time_zone.trim().is_empty() {
-        problems.push(
-            "page.time_zone: must not be empty; expected an IANA zone such as Europe/Berlin".into(),
-        );
+    if time_zone.parse::<chrono_tz::Tz>().is_err() {
+        problems.push(format!(
+            "page.time_zone: `{time_zone}` is not an IANA time zone; expected a name such as UTC, Europe/Berlin or America/Los_Angeles (case matters)"
+        ));
     }
+    let logo_url = env("PHAROS_PAGE_LOGO_URL").or(file.page.logo_url);
+    if let Some(logo) = &logo_url {
+        if !is_link_url(logo) {
+            problems.push(format!(
+                "page.logo_url: `{logo}` is not an image address; expected an http(s) URL or a path on this site starting with / such as /static/logo.svg"
+            ));
+        }
+    }
+    let accent_color = env("PHAROS_PAGE_ACCENT_COLOR")
+        .or(file.page.accent_color)
+        .map(|c| c.to_ascii_lowercase());
+    if let Some(colour) = &accent_color {
+        if !is_hex_colour(colour) {
+            problems.push(format!(
+                "page.accent_color: `{colour}` is not a colour; expected #rrggbb such as #0b57d0"
+            ));
+        }
+    }
+    let footer_links = footer_links(&mut problems, file.page.footer_links);
 
     let (groups, components) = declared(&mut problems, file.component_groups, file.components);
 
@@ -364,6 +430,9 @@ fn resolve(
             name: page_name,
             url: page_url.trim_end_matches('/').to_string(),
             time_zone,
+            logo_url,
+            accent_color,
+            footer_links,
         },
         auth_failures_per_minute,
         groups,
@@ -401,6 +470,77 @@ fn int_setting(
         return default;
     }
     value as u32
+}
+
+/// Whether `url` may be put in an `href` or `src` of the page: an `http://` or `https://` URL
+/// with a host, or a path on this site (`/about`, but not `//host`, which would leave it). No
+/// whitespace or control characters, at most 2048 bytes. Other schemes (`javascript:`,
+/// `data:`) are refused. The pages check again when rendering, as the snapshot file on disk is
+/// read back.
+pub fn is_link_url(url: &str) -> bool {
+    if url.is_empty() || url.len() > URL_MAX {
+        return false;
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return false;
+    }
+    let lower = url.to_ascii_lowercase();
+    let rest = if let Some(rest) = lower.strip_prefix("https://") {
+        rest
+    } else if let Some(rest) = lower.strip_prefix("http://") {
+        rest
+    } else {
+        return url.starts_with('/') && !url.starts_with("//") && !url.starts_with("/\\");
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    !host.is_empty() && !host.starts_with('@') && !host.starts_with(':')
+}
+
+/// Whether `colour` is `#rrggbb` (either case).
+pub fn is_hex_colour(colour: &str) -> bool {
+    colour.len() == 7
+        && colour.starts_with('#')
+        && colour[1..].chars().all(|c| c.is_ascii_hexdigit())
+}
+
+fn footer_links(problems: &mut Vec<String>, links: Vec<FooterLinkDecl>) -> Vec<FooterLink> {
+    if links.len() > FOOTER_LINKS_MAX {
+        problems.push(format!(
+            "page.footer_links: `{}` links is too many; expected at most {FOOTER_LINKS_MAX}",
+            links.len()
+        ));
+    }
+    let mut out = Vec::new();
+    for (i, link) in links.into_iter().enumerate() {
+        let at = format!("page.footer_links[{i}]");
+        match &link.label {
+            None => problems.push(format!(
+                "{at}.label: missing; expected the link's text, 1 to {FOOTER_LABEL_MAX} characters"
+            )),
+            Some(label) if label.trim().is_empty() || label.chars().count() > FOOTER_LABEL_MAX => {
+                problems.push(format!(
+                    "{at}.label: `{label}` must be 1 to {FOOTER_LABEL_MAX} characters"
+                ))
+            }
+            Some(_) => {}
+        }
+        match &link.url {
+            None => problems.push(format!(
+                "{at}.url: missing; expected an http(s) URL or a path starting with /"
+            )),
+            Some(url) if !is_link_url(url) => problems.push(format!(
+                "{at}.url: `{url}` is not a link; expected an http(s) URL or a path on this site starting with / such as /about"
+            )),
+            Some(_) => {}
+        }
+        if let (Some(label), Some(url)) = (link.label, link.url) {
+            out.push(FooterLink {
+                label: label.trim().to_string(),
+                url,
+            });
+        }
+    }
+    out
 }
 
 fn valid_key(key: &str) -> bool {
@@ -631,6 +771,163 @@ showcase = false
         assert_eq!(config.components[0].group_key.as_deref(), Some("core"));
         assert_eq!(config.components[1].position, 1);
         assert!(!config.components[1].showcase);
+    }
+
+    #[test]
+    fn branding_settings_are_read_and_normalised() {
+        let text = r##"
+[page]
+name = "Acme"
+time_zone = "America/Los_Angeles"
+logo_url = "https://cdn.example.com/logo.svg"
+accent_color = "#0B57D0"
+[[page.footer_links]]
+label = "Home"
+url = "https://www.example.com"
+[[page.footer_links]]
+label = "  Privacy  "
+url = "/privacy"
+"##;
+        let page = from_text(text, &no_env).unwrap().page;
+        assert_eq!(page.time_zone, "America/Los_Angeles");
+        assert_eq!(
+            page.logo_url.as_deref(),
+            Some("https://cdn.example.com/logo.svg")
+        );
+        assert_eq!(page.accent_color.as_deref(), Some("#0b57d0"));
+        assert_eq!(
+            page.footer_links,
+            [
+                FooterLink {
+                    label: "Home".into(),
+                    url: "https://www.example.com".into()
+                },
+                FooterLink {
+                    label: "Privacy".into(),
+                    url: "/privacy".into()
+                },
+            ]
+        );
+
+        // Without them: UTC, no logo, no accent, no links.
+        let page = from_text("", &no_env).unwrap().page;
+        assert_eq!(page.time_zone, "UTC");
+        assert!(page.logo_url.is_none() && page.accent_color.is_none());
+        assert!(page.footer_links.is_empty());
+
+        // The scalar ones come from the environment too, which beats the file.
+        let env = |k: &str| match k {
+            "PHAROS_PAGE_LOGO_URL" => Some("/logo.png".to_string()),
+            "PHAROS_PAGE_ACCENT_COLOR" => Some("#ff0000".to_string()),
+            "PHAROS_PAGE_TIME_ZONE" => Some("Europe/Berlin".to_string()),
+            _ => None,
+        };
+        let page = from_text(text, &env).unwrap().page;
+        assert_eq!(page.logo_url.as_deref(), Some("/logo.png"));
+        assert_eq!(page.accent_color.as_deref(), Some("#ff0000"));
+        assert_eq!(page.time_zone, "Europe/Berlin");
+    }
+
+    #[test]
+    fn bad_branding_values_are_reported_with_key_and_value() {
+        let text = r##"
+[page]
+time_zone = "Mars/Olympus_Mons"
+logo_url = "javascript:alert(1)"
+accent_color = "blue"
+[[page.footer_links]]
+label = "Status"
+url = "javascript:alert(1)"
+[[page.footer_links]]
+label = ""
+url = "//evil.example"
+[[page.footer_links]]
+url = "/about"
+target = "_blank"
+"##;
+        let err = from_text(text, &no_env).unwrap_err();
+        let all = err.to_string();
+        for needle in [
+            "page.time_zone: `Mars/Olympus_Mons` is not an IANA time zone",
+            "page.logo_url: `javascript:alert(1)` is not an image address",
+            "page.accent_color: `blue` is not a colour; expected #rrggbb",
+            "page.footer_links[0].url: `javascript:alert(1)` is not a link",
+            "page.footer_links[1].label: `` must be 1 to 60 characters",
+            "page.footer_links[1].url: `//evil.example` is not a link",
+            "page.footer_links[2].label: missing",
+            "`page.footer_links[2].target` is not a setting",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+        assert_eq!(err.problems.len(), 8, "{all}");
+
+        // Too many links, and a label too long.
+        let mut text = String::from("[page]\n");
+        for i in 0..11 {
+            text.push_str(&format!(
+                "[[page.footer_links]]\nlabel = \"Link {i}\"\nurl = \"/l{i}\"\n"
+            ));
+        }
+        let err = from_text(&text, &no_env).unwrap_err().to_string();
+        assert!(
+            err.contains("page.footer_links: `11` links is too many; expected at most 10"),
+            "{err}"
+        );
+        let long = "x".repeat(61);
+        let err = from_text(
+            &format!("[[page.footer_links]]\nlabel = \"{long}\"\nurl = \"/\"\n"),
+            &no_env,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(&format!("page.footer_links[0].label: `{long}`")),
+            "{err}"
+        );
+
+        // Colours and zones from the environment are checked the same way.
+        let env = |k: &str| match k {
+            "PHAROS_PAGE_ACCENT_COLOR" => Some("#12345".to_string()),
+            "PHAROS_PAGE_TIME_ZONE" => Some("europe/berlin".to_string()),
+            _ => None,
+        };
+        let err = from_text("", &env).unwrap_err().to_string();
+        assert!(err.contains("page.accent_color: `#12345`"), "{err}");
+        assert!(err.contains("page.time_zone: `europe/berlin`"), "{err}");
+    }
+
+    #[test]
+    fn link_urls_are_web_addresses_or_site_paths() {
+        for good in [
+            "https://example.com",
+            "http://example.com/a?b#c",
+            "HTTPS://Example.com/x",
+            "/",
+            "/privacy",
+            "/static/logo.svg?v=2",
+        ] {
+            assert!(is_link_url(good), "{good}");
+        }
+        for bad in [
+            "",
+            "javascript:alert(1)",
+            "data:image/png;base64,xx",
+            "//evil.example",
+            "/\\evil.example",
+            "https://",
+            "https:///path",
+            "ftp://example.com",
+            "example.com",
+            "https://exa mple.com",
+            "/a\nb",
+        ] {
+            assert!(!is_link_url(bad), "{bad:?}");
+        }
+        assert!(!is_link_url(&format!("/{}", "a".repeat(2048))));
+        assert!(is_hex_colour("#0b57D0"));
+        for bad in ["0b57d0", "#0b57d", "#0b57d0f", "#gggggg", "#0b57d0 "] {
+            assert!(!is_hex_colour(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -94,6 +94,7 @@ fn routes(auth_state: Option<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(public::html::embed))
         .routes(routes!(public::html::stylesheet))
         .routes(routes!(public::html::script))
+        .routes(routes!(public::html::theme))
         // Feeds and badges (public/feeds.rs):
         .routes(routes!(public::feeds::atom))
         .routes(routes!(public::feeds::rss))

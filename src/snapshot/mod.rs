@@ -13,6 +13,7 @@ pub mod build;
 pub mod projector;
 pub mod uptime;
 
+use crate::config::FooterLink;
 use crate::domain::model::{Component, ComponentGroup, Incident, Maintenance};
 use crate::domain::{ComponentId, ComponentStatus, MaintenanceStatus, Timestamp};
 use bytes::Bytes;
@@ -23,14 +24,24 @@ use std::io::Write;
 use std::sync::{Arc, RwLock};
 use uptime::ComponentUptime;
 
-/// How the page presents itself.
+/// How the page presents itself. Fields added after the first release carry `serde(default)`,
+/// so a `snapshot.json` written by an older version still loads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PageInfo {
     /// A stable 12-character id in the style of Statuspage's page ids.
     pub id: String,
     pub name: String,
     pub url: String,
+    /// An IANA zone name; see [`PageInfo::tz`].
     pub time_zone: String,
+    /// Shown in the header instead of the name (validated by the configuration).
+    #[serde(default)]
+    pub logo_url: Option<String>,
+    /// `#rrggbb`, served in `/assets/theme.css`.
+    #[serde(default)]
+    pub accent_color: Option<String>,
+    #[serde(default)]
+    pub footer_links: Vec<FooterLink>,
 }
 
 impl PageInfo {
@@ -47,7 +58,16 @@ impl PageInfo {
             name: page.name.clone(),
             url: page.url.clone(),
             time_zone: page.time_zone.clone(),
+            logo_url: page.logo_url.clone(),
+            accent_color: page.accent_color.clone(),
+            footer_links: page.footer_links.clone(),
         }
+    }
+
+    /// The zone the pages and feeds write times in. The configuration validated the name;
+    /// anything else (a snapshot file edited by hand) falls back to UTC.
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::UTC)
     }
 }
 
@@ -333,6 +353,27 @@ mod tests {
                 "{statuses:?}"
             );
         }
+    }
+
+    #[test]
+    fn page_info_from_an_older_snapshot_file_still_loads() {
+        let old =
+            r#"{"id":"abc","name":"Acme","url":"https://status.example.com","time_zone":"UTC"}"#;
+        let page: PageInfo = serde_json::from_str(old).unwrap();
+        assert_eq!(page.name, "Acme");
+        assert!(page.logo_url.is_none() && page.accent_color.is_none());
+        assert!(page.footer_links.is_empty());
+        assert_eq!(page.tz(), chrono_tz::UTC);
+        let zoned = PageInfo {
+            time_zone: "America/New_York".into(),
+            ..page.clone()
+        };
+        assert_eq!(zoned.tz(), chrono_tz::America::New_York);
+        let bad = PageInfo {
+            time_zone: "Nowhere/Special".into(),
+            ..page
+        };
+        assert_eq!(bad.tz(), chrono_tz::UTC);
     }
 
     #[test]

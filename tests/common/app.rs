@@ -95,6 +95,75 @@ pub async fn spawn_with(db: Db, clock: impl Clock) -> Option<TestApp> {
     })
 }
 
+/// A fresh app whose configuration also reads `toml` as its `--config` file (written to the
+/// app's temp dir), for settings the flags do not cover, such as `[page]`. The listen address,
+/// data dir and database come from overrides as in [`spawn`], so they beat the file.
+pub async fn spawn_with_config(db: Db, toml: &str) -> Option<TestApp> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = match db {
+        Db::Sqlite => super::postgres::sqlite_url(dir.path()),
+        Db::Postgres => super::postgres::fresh_database_url().await?,
+    };
+    let config_file = dir.path().join("pharos.toml");
+    std::fs::write(&config_file, toml).expect("write the test config");
+    let overrides = Overrides {
+        config_file: Some(config_file),
+        listen: Some("127.0.0.1:0".into()),
+        data_dir: Some(dir.path().join("data")),
+        database_url: Some(database_url.clone()),
+        ..Default::default()
+    };
+    let config = config::load(&overrides, &|_| None)
+        .unwrap_or_else(|err| panic!("test config is invalid:\n{err}"));
+    Some(start(config, Arc::new(SystemClock), dir, database_url).await)
+}
+
+/// Builds the app from `config`, issues one token of each scope and serves it on a fresh
+/// `127.0.0.1` port.
+async fn start(
+    config: config::Config,
+    clock: Arc<dyn Clock>,
+    dir: TempDir,
+    database_url: String,
+) -> TestApp {
+    let app = App::build(config, clock).await.expect("app builds");
+    let store = app.store.clone();
+    let mut tokens = Vec::new();
+    for (name, scope) in [
+        ("writer", TokenScope::Write),
+        ("reader", TokenScope::Read),
+        ("admin", TokenScope::Admin),
+    ] {
+        let issued = pharos::token::issue();
+        store
+            .create_token(issued.id, name, scope, &issued.secret_hash, &Actor::cli())
+            .await
+            .expect("token");
+        tokens.push(issued.text);
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(app.run(listener, async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr,
+        base: format!("http://{addr}"),
+        token: tokens[0].clone(),
+        read_token: tokens[1].clone(),
+        admin_token: tokens[2].clone(),
+        store,
+        client: reqwest::Client::new(),
+        database_url,
+        dir,
+        shutdown: Some(tx),
+        handle: Some(handle),
+    }
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)

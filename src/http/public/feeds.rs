@@ -4,7 +4,8 @@
 //! The feeds follow what Atlassian Statuspage serves at the same paths, so feed readers and
 //! chat integrations that already follow Statuspage pages read Pharos's the same way: one
 //! entry per incident and per maintenance, newest first, whose content is the update timeline
-//! as HTML (`<p><small>Nov 28, 14:09 UTC</small><br><strong>Investigating</strong> - ...</p>`).
+//! as HTML (`<p><small>Nov 28, 14:09 UTC</small><br><strong>Investigating</strong> - ...</p>`,
+//! the time in the page's zone with its abbreviation; the feeds' own dates stay UTC).
 //! The badges are shields.io-style flat SVGs with a text alternative, for READMEs and
 //! dashboards.
 //!
@@ -25,6 +26,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::SecondsFormat;
+use chrono_tz::Tz;
 use std::fmt::Write as _;
 use uuid::Uuid;
 
@@ -220,9 +222,12 @@ fn rss_time(t: &Timestamp) -> String {
     t.0.format("%a, %d %b %Y %H:%M:%S +0000").to_string()
 }
 
-/// The time of a timeline entry, as Statuspage writes it in its feeds: `Nov 28, 14:09 UTC`.
-fn timeline_time(t: &Timestamp) -> String {
-    t.0.format("%b %-d, %H:%M UTC").to_string()
+/// The time of a timeline entry, as Statuspage writes it in its feeds: `Nov 28, 14:09 UTC`, in
+/// the page's zone (`Nov 28, 09:09 EST`).
+fn timeline_time(t: &Timestamp, tz: Tz) -> String {
+    t.0.with_timezone(&tz)
+        .format("%b %-d, %H:%M %Z")
+        .to_string()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -246,13 +251,13 @@ struct Entry<'a> {
 /// sanitised HTML by [`crate::markdown::to_html`]; when it starts with a paragraph, the time and
 /// label open that paragraph, so the entry stays one `<p>` like Statuspage's and never nests
 /// paragraphs. Other blocks (a list, a table) follow the label's own paragraph.
-fn timeline_entry(out: &mut String, at: &Timestamp, label: &str, body: &str) {
+fn timeline_entry(out: &mut String, at: &Timestamp, tz: Tz, label: &str, body: &str) {
     let body = crate::markdown::to_html(body);
     let body = body.trim();
     let _ = write!(
         out,
         "<p><small>{}</small><br><strong>{}</strong>",
-        timeline_time(at),
+        timeline_time(at, tz),
         html_escape(label)
     );
     match body.strip_prefix("<p>") {
@@ -303,17 +308,19 @@ fn maintenance_label(status: MaintenanceStatus) -> &'static str {
 }
 
 fn incident_entry<'a>(state: &PublicState, incident: &'a Incident) -> Entry<'a> {
+    let tz = state.page.tz();
     let mut content = String::new();
     // Newest first, as the page shows it; a published postmortem comes last in time.
     if let Some(postmortem) = &incident.postmortem {
         if let Some(published) = &postmortem.published_at {
-            timeline_entry(&mut content, published, "Postmortem", &postmortem.body);
+            timeline_entry(&mut content, published, tz, "Postmortem", &postmortem.body);
         }
     }
     for update in &incident.updates {
         timeline_entry(
             &mut content,
             &update.created_at,
+            tz,
             incident_label(update.status),
             &update.body,
         );
@@ -329,18 +336,24 @@ fn incident_entry<'a>(state: &PublicState, incident: &'a Incident) -> Entry<'a> 
 }
 
 fn maintenance_entry<'a>(state: &PublicState, maintenance: &'a Maintenance) -> Entry<'a> {
+    let tz = state.page.tz();
     let mut content = String::new();
     for update in &maintenance.updates {
         timeline_entry(
             &mut content,
             &update.created_at,
+            tz,
             maintenance_label(update.status),
             &update.body,
         );
     }
     // The window itself, which the updates need not repeat, with its year: a window may be
     // announced long before it opens.
-    let window = |t: &Timestamp| t.0.format("%b %-d, %Y %H:%M UTC").to_string();
+    let window = |t: &Timestamp| {
+        t.0.with_timezone(&tz)
+            .format("%b %-d, %Y %H:%M %Z")
+            .to_string()
+    };
     let _ = write!(
         content,
         "<p><small>Scheduled for {} to {}</small></p>",
@@ -735,7 +748,7 @@ mod tests {
     fn timeline(body: &str) -> String {
         let mut out = String::new();
         let at = Timestamp::parse("2026-11-28T14:09:00Z").unwrap();
-        timeline_entry(&mut out, &at, "Investigating", body);
+        timeline_entry(&mut out, &at, chrono_tz::UTC, "Investigating", body);
         out
     }
 
@@ -772,7 +785,11 @@ mod tests {
     #[test]
     fn times_use_each_format() {
         let t = Timestamp::parse("2026-11-08T04:09:52.123456Z").unwrap();
-        assert_eq!(timeline_time(&t), "Nov 8, 04:09 UTC");
+        assert_eq!(timeline_time(&t, chrono_tz::UTC), "Nov 8, 04:09 UTC");
+        assert_eq!(
+            timeline_time(&t, chrono_tz::America::New_York),
+            "Nov 7, 23:09 EST"
+        );
         assert_eq!(atom_time(&t), "2026-11-08T04:09:52Z");
         assert_eq!(rss_time(&t), "Sun, 08 Nov 2026 04:09:52 +0000");
     }

@@ -1,6 +1,8 @@
 //! The HTML status page: `/` (current status, components with 90-day uptime bars, incidents
-//! and maintenance), `/history`, `/incidents/{id}`, `/embed`, and the two static assets they use
-//! (`/assets/pharos.css`, `/assets/pharos.js`).
+//! and maintenance), `/history`, `/incidents/{id}`, `/embed`, the two static assets they use
+//! (`/assets/pharos.css`, `/assets/pharos.js`) and the page's theme (`/assets/theme.css`, the
+//! configured accent colour, rendered per snapshot so that no page needs an inline style and a
+//! strict Content-Security-Policy stays possible).
 //!
 //! Every page is rendered on the server with askama from the current [`Snapshot`], once per
 //! snapshot (the hot ones when the projector warms it, incident pages on first request), and
@@ -9,11 +11,14 @@
 //! away (then saying "status as of ...").
 //!
 //! This module turns the snapshot into small view structs of display-ready strings (labels,
-//! UTC times, durations, tooltips) so the templates in `templates/` stay free of logic;
+//! times in the page's zone, durations, tooltips) so the templates in `templates/` stay free
+//! of logic;
 //! `text` words times, statuses and durations, and `uptime_bar` builds the 90-day bars.
 //! Text is escaped by askama; the only HTML inserted unescaped is [`Sanitized`], which only
-//! [`crate::markdown::to_html`] produces. The pages work without JavaScript; the script only
-//! shows times in the reader's zone and the uptime bars' day details on touch screens.
+//! [`crate::markdown::to_html`] produces; the configured logo and footer URLs are checked again
+//! with [`crate::config::is_link_url`] before they reach an attribute. The pages work without
+//! JavaScript; the script only shows times in the reader's zone (`<time datetime>` stays UTC)
+//! and the uptime bars' day details on touch screens.
 
 mod text;
 mod uptime_bar;
@@ -21,20 +26,22 @@ mod uptime_bar;
 pub use text::human_duration;
 
 use super::{respond, Cors};
+use crate::config::{is_hex_colour, is_link_url, FooterLink};
 use crate::domain::model::{Component, ComponentGroup, Incident, Maintenance};
 use crate::domain::{ComponentId, ComponentStatus, SourceKind, Timestamp};
 use crate::http::AppState;
-use crate::snapshot::{PublicState, Rendered, Snapshot};
+use crate::snapshot::{PageInfo, PublicState, Rendered, Snapshot};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 use chrono::{Datelike, Duration, NaiveDate};
+use chrono_tz::Tz;
 use std::fmt;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use text::{
-    component_badge, day_text, impact_badge, incident_status_label, maintenance_status_label,
-    Badge, When,
+    component_badge, day_text, impact_badge, incident_status_label, local_date,
+    maintenance_status_label, Badge, When,
 };
 use uptime_bar::{uptime_bar, IncidentIndex, UptimeBar};
 
@@ -114,6 +121,14 @@ pub async fn script(uri: Uri, headers: HeaderMap) -> Response {
     serve_asset(&SCRIPT, &uri, &headers)
 }
 
+#[utoipa::path(get, path = "/assets/theme.css", tag = "public", security(()),
+    responses((status = 200, description = "The page's theme: its configured accent colour as CSS custom properties", content_type = "text/css"),
+              (status = 304, description = "Not modified (If-None-Match)")))]
+pub async fn theme(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+    let snapshot = state.snapshot.load();
+    serve_asset(&theme_css(&snapshot), &uri, &headers)
+}
+
 /// Renders the hot pages of a fresh snapshot; incident pages render on first request.
 pub fn warm(snapshot: &Snapshot) {
     snapshot.rendered("html:/", |s| Some(render_index(s)));
@@ -175,6 +190,68 @@ fn version(asset: &Rendered) -> &str {
 
 fn asset_url(path: &str, asset: &Rendered) -> String {
     format!("{path}?v={}", version(asset))
+}
+
+const THEME_PATH: &str = "/assets/theme.css";
+
+/// The theme of a snapshot, rendered once per snapshot like the pages. Its URL is versioned by
+/// its content as the static assets are, so a new accent colour is fetched at once.
+fn theme_css(snapshot: &Snapshot) -> Arc<Rendered> {
+    snapshot
+        .rendered(THEME_PATH, |s| Some(render_theme(&s.state.page)))
+        .expect("the theme always renders")
+}
+
+/// The page background of each scheme in `assets/pharos.css`, to judge the accent against.
+const LIGHT_BACKGROUND: &str = "#ffffff";
+const DARK_BACKGROUND: &str = "#0f1318";
+
+/// The CSS of the page's accent colour: `--accent` for the header's accents, and
+/// `--accent-text` (the link colour) only in the schemes where the colour keeps the 4.5:1
+/// contrast text needs against the page background; elsewhere the stylesheet's own link
+/// colour stays. Only a value that passes [`is_hex_colour`] is written, so nothing from the
+/// snapshot file can inject CSS.
+fn render_theme(page: &PageInfo) -> Rendered {
+    let mut css = String::from(
+        "/* Pharos theme (served at /assets/theme.css): the accent colour set by page.accent_color. */\n",
+    );
+    if let Some(accent) = page.accent_color.as_deref().filter(|c| is_hex_colour(c)) {
+        let accent = accent.to_ascii_lowercase();
+        let light = contrast(&accent, LIGHT_BACKGROUND) >= 4.5;
+        let dark = contrast(&accent, DARK_BACKGROUND) >= 4.5;
+        css.push_str(&format!(":root{{--accent:{accent}}}\n"));
+        if light {
+            css.push_str(&format!(":root{{--accent-text:{accent}}}\n"));
+        }
+        // `initial` makes the property invalid, so `var(--accent-text, ...)` falls back.
+        match (light, dark) {
+            (true, false) => {
+                css.push_str("@media (prefers-color-scheme: dark){:root{--accent-text:initial}}\n")
+            }
+            (false, true) => css.push_str(&format!(
+                "@media (prefers-color-scheme: dark){{:root{{--accent-text:{accent}}}}}\n"
+            )),
+            _ => {}
+        }
+    }
+    Rendered::new("text/css; charset=utf-8", css.into_bytes())
+}
+
+/// WCAG's contrast ratio of two `#rrggbb` colours.
+fn contrast(a: &str, b: &str) -> f64 {
+    fn luminance(hex: &str) -> f64 {
+        let channel = |i: usize| {
+            let c = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0)) / 255.0;
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
+    }
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
 }
 
 fn serve_asset(asset: &Rendered, uri: &Uri, headers: &HeaderMap) -> Response {
@@ -243,6 +320,13 @@ struct Layout {
     stale_today: bool,
     stylesheet: String,
     script: String,
+    /// The theme's versioned URL, when an accent colour is configured.
+    theme: Option<String>,
+    /// Shown in the header instead of the name, with the name as its text alternative.
+    logo_url: Option<String>,
+    footer_links: Vec<FooterLink>,
+    /// "UTC" or "the Europe/Berlin time zone", for readers without the script.
+    zone: String,
     /// Which navigation entry is the current page ("status", "history" or "").
     current: &'static str,
 }
@@ -250,10 +334,17 @@ struct Layout {
 impl Layout {
     fn new(snapshot: &Snapshot, title: String, path: &str, current: &'static str) -> Layout {
         let state = &snapshot.state;
-        let stale = snapshot.stale_since.map(|_| When::new(state.built_at));
+        let tz = state.page.tz();
+        let stale = snapshot.stale_since.map(|_| When::new(state.built_at, tz));
         let stale_today = snapshot
             .stale_since
-            .is_some_and(|since| since.0.date_naive() == state.built_at.0.date_naive());
+            .is_some_and(|since| local_date(since, tz) == local_date(state.built_at, tz));
+        let theme = state
+            .page
+            .accent_color
+            .as_deref()
+            .is_some_and(is_hex_colour)
+            .then(|| asset_url(THEME_PATH, &theme_css(snapshot)));
         Layout {
             page_name: state.page.name.clone(),
             description: format!(
@@ -266,8 +357,26 @@ impl Layout {
             stale_today,
             stylesheet: asset_url("/assets/pharos.css", &STYLESHEET),
             script: asset_url("/assets/pharos.js", &SCRIPT),
+            theme,
+            logo_url: state.page.logo_url.clone().filter(|u| is_link_url(u)),
+            footer_links: state
+                .page
+                .footer_links
+                .iter()
+                .filter(|l| is_link_url(&l.url) && !l.label.trim().is_empty())
+                .cloned()
+                .collect(),
+            zone: zone_name(tz),
             current,
         }
+    }
+}
+
+/// How the footer names the zone the page's times are in.
+fn zone_name(tz: Tz) -> String {
+    match tz.name() {
+        "UTC" | "Etc/UTC" => "UTC".into(),
+        name => format!("the {name} time zone"),
     }
 }
 
@@ -285,7 +394,7 @@ struct UpdateView {
 
 /// The timeline newest first, as Statuspage shows it: an update repeating the previous
 /// status reads "Update"; a published postmortem comes first. A draft is never shown.
-fn timeline(incident: &Incident) -> Vec<UpdateView> {
+fn timeline(incident: &Incident, tz: Tz) -> Vec<UpdateView> {
     let mut out = Vec::with_capacity(incident.updates.len() + 1);
     if let Some(pm) = &incident.postmortem {
         if let Some(published) = pm.published_at {
@@ -293,19 +402,19 @@ fn timeline(incident: &Incident) -> Vec<UpdateView> {
                 label: "Postmortem",
                 class: "u-postmortem",
                 body_html: Sanitized::from_markdown(&pm.body),
-                when: When::new(published),
+                when: When::new(published, tz),
                 changes: Vec::new(),
                 edited: false,
                 postmortem: true,
             });
         }
     }
-    out.extend((0..incident.updates.len()).map(|i| update_view(incident, i)));
+    out.extend((0..incident.updates.len()).map(|i| update_view(incident, i, tz)));
     out
 }
 
 /// The `index`-th update of an incident (newest first), as the timeline shows it.
-fn update_view(incident: &Incident, index: usize) -> UpdateView {
+fn update_view(incident: &Incident, index: usize, tz: Tz) -> UpdateView {
     let update = &incident.updates[index];
     let repeat = incident
         .updates
@@ -323,7 +432,7 @@ fn update_view(incident: &Incident, index: usize) -> UpdateView {
             "u-open"
         },
         body_html: Sanitized::from_markdown(&update.body),
-        when: When::new(update.created_at),
+        when: When::new(update.created_at, tz),
         changes: update
             .affected_components
             .iter()
@@ -509,7 +618,8 @@ fn render_index(snapshot: &Snapshot) -> Rendered {
 }
 
 fn incident_card(state: &PublicState, incident: &Incident) -> IncidentCard {
-    let mut updates = timeline(incident);
+    let tz = state.page.tz();
+    let mut updates = timeline(incident, tz);
     let latest = if updates.is_empty() {
         None
     } else {
@@ -520,18 +630,19 @@ fn incident_card(state: &PublicState, incident: &Incident) -> IncidentCard {
         href: incident_href(incident),
         impact: impact_badge(incident.impact),
         affected: affected_summary(state, &incident_component_ids(incident)),
-        started: When::new(incident.started_at),
+        started: When::new(incident.started_at, tz),
         latest,
         updates,
     }
 }
 
 fn maintenance_card(state: &PublicState, m: &Maintenance) -> MaintenanceCard {
+    let tz = state.page.tz();
     MaintenanceCard {
         name: m.name.clone(),
         status: maintenance_status_label(m.status),
-        from: When::new(m.scheduled_for),
-        until: When::new(m.scheduled_until),
+        from: When::new(m.scheduled_for, tz),
+        until: When::new(m.scheduled_until, tz),
         affected: affected_summary(state, &m.component_ids),
         latest_html: m
             .updates
@@ -602,9 +713,11 @@ fn component_view(state: &PublicState, incidents: &IncidentIndex, c: &Component)
     }
 }
 
-/// The last [`PAST_DAYS`] days (UTC), newest first, each with the incidents that began on it.
+/// The last [`PAST_DAYS`] days (in the page's zone), newest first, each with the incidents that
+/// began on it.
 fn past_days(state: &PublicState) -> Vec<PastDay> {
-    let today = state.built_at.0.date_naive();
+    let tz = state.page.tz();
+    let today = local_date(state.built_at, tz);
     (0..PAST_DAYS)
         .map(|back| {
             let date = today - Duration::days(back);
@@ -614,12 +727,12 @@ fn past_days(state: &PublicState) -> Vec<PastDay> {
                 incidents: state
                     .incidents
                     .iter()
-                    .filter(|i| i.started_at.0.date_naive() == date)
+                    .filter(|i| local_date(i.started_at, tz) == date)
                     .map(|i| PastIncident {
                         name: i.name.clone(),
                         href: incident_href(i),
                         impact: impact_badge(i.impact),
-                        latest: (!i.updates.is_empty()).then(|| update_view(i, 0)),
+                        latest: (!i.updates.is_empty()).then(|| update_view(i, 0, tz)),
                         has_postmortem: i
                             .postmortem
                             .as_ref()
@@ -672,10 +785,15 @@ fn render_history(snapshot: &Snapshot) -> Rendered {
     render(&page)
 }
 
-/// Month by month, newest first, from this month back to the oldest incident the snapshot
-/// holds; a run of months without incidents is one entry, so a quiet year stays short.
+/// Month by month (in the page's zone), newest first, from this month back to the oldest
+/// incident the snapshot holds; a run of months without incidents is one entry, so a quiet
+/// year stays short.
 fn months(state: &PublicState) -> Vec<MonthView> {
-    let key = |t: Timestamp| (t.0.year(), t.0.month());
+    let tz = state.page.tz();
+    let key = |t: Timestamp| {
+        let date = local_date(t, tz);
+        (date.year(), date.month())
+    };
     let mut month = key(state.built_at);
     let oldest = state
         .incidents
@@ -746,14 +864,15 @@ fn month_only(month: (i32, u32)) -> String {
 }
 
 fn history_item(state: &PublicState, i: &Incident) -> HistoryItem {
+    let tz = state.page.tz();
     let end = i.resolved_at.unwrap_or(state.built_at);
     HistoryItem {
         name: i.name.clone(),
         href: incident_href(i),
         impact: impact_badge(i.impact),
         status: incident_status_label(i.status),
-        started: When::new(i.started_at),
-        resolved: i.resolved_at.map(When::new),
+        started: When::new(i.started_at, tz),
+        resolved: i.resolved_at.map(|t| When::new(t, tz)),
         duration: human_duration(end.0 - i.started_at.0),
         affected: affected_summary(state, &incident_component_ids(i)),
     }
@@ -790,11 +909,12 @@ struct SourceView {
 fn render_incident(snapshot: &Snapshot, short_id: &str) -> Option<Rendered> {
     let state = &snapshot.state;
     let incident = state.incidents.iter().find(|i| i.short_id == short_id)?;
+    let tz = state.page.tz();
     let end = incident.resolved_at.unwrap_or(state.built_at);
     let source = match incident.source.kind {
         SourceKind::Monitor => SourceView {
             kind: "monitor",
-            detected: Some(When::new(incident.started_at)),
+            detected: Some(When::new(incident.started_at, tz)),
             link: None,
         },
         SourceKind::Vendor => SourceView {
@@ -828,12 +948,12 @@ fn render_incident(snapshot: &Snapshot, short_id: &str) -> Option<Rendered> {
         impact: impact_badge(incident.impact),
         status: incident_status_label(incident.status),
         resolved_state: incident.status.is_closed(),
-        started: When::new(incident.started_at),
-        resolved: incident.resolved_at.map(When::new),
+        started: When::new(incident.started_at, tz),
+        resolved: incident.resolved_at.map(|t| When::new(t, tz)),
         duration: human_duration(end.0 - incident.started_at.0),
         source,
         affected: affected_summary(state, &incident_component_ids(incident)),
-        timeline: timeline(incident),
+        timeline: timeline(incident, tz),
     };
     Some(render(&page))
 }
@@ -842,6 +962,7 @@ fn render_incident(snapshot: &Snapshot, short_id: &str) -> Option<Rendered> {
 fn render_maintenance(snapshot: &Snapshot, short_id: &str) -> Option<Rendered> {
     let state = &snapshot.state;
     let m = state.maintenances.iter().find(|m| m.short_id == short_id)?;
+    let tz = state.page.tz();
     let completed = m.status == crate::domain::MaintenanceStatus::Completed;
     let page = IncidentPage {
         layout: Layout::new(
@@ -858,8 +979,8 @@ fn render_maintenance(snapshot: &Snapshot, short_id: &str) -> Option<Rendered> {
         },
         status: maintenance_status_label(m.status),
         resolved_state: completed,
-        started: When::new(m.started_at.unwrap_or(m.scheduled_for)),
-        resolved: m.completed_at.map(When::new),
+        started: When::new(m.started_at.unwrap_or(m.scheduled_for), tz),
+        resolved: m.completed_at.map(|t| When::new(t, tz)),
         duration: human_duration(
             m.completed_at.unwrap_or(m.scheduled_until).0
                 - m.started_at.unwrap_or(m.scheduled_for).0,
@@ -881,7 +1002,7 @@ fn render_maintenance(snapshot: &Snapshot, short_id: &str) -> Option<Rendered> {
                     "u-open"
                 },
                 body_html: Sanitized::from_markdown(&u.body),
-                when: When::new(u.created_at),
+                when: When::new(u.created_at, tz),
                 changes: Vec::new(),
                 edited: false,
                 postmortem: false,
@@ -977,6 +1098,9 @@ mod tests {
                     name: "Acme Status".into(),
                     url: "https://status.example.com".into(),
                     time_zone: "UTC".into(),
+                    logo_url: None,
+                    accent_color: None,
+                    footer_links: Vec::new(),
                 },
                 ts(now),
             )
@@ -1435,6 +1559,126 @@ mod tests {
         assert!(html.contains("lasted 60 min"), "{html}");
         assert!(html.contains("lasted 5d 1h"), "{html}");
         assert!(html.contains("<h2>January – July 2026</h2>"), "{html}");
+    }
+
+    #[test]
+    fn the_theme_sets_the_accent_and_keeps_links_readable() {
+        let page = |accent: Option<&str>| {
+            let mut page = fixture::state("2026-11-28T12:00:00Z").page;
+            page.accent_color = accent.map(str::to_string);
+            text(&render_theme(&page))
+        };
+        // Dark enough for the light scheme only: links take it there, not on the dark page.
+        let navy = page(Some("#0b3d91"));
+        assert!(navy.contains(":root{--accent:#0b3d91}"), "{navy}");
+        assert!(navy.contains(":root{--accent-text:#0b3d91}"), "{navy}");
+        assert!(
+            navy.contains("@media (prefers-color-scheme: dark){:root{--accent-text:initial}}"),
+            "{navy}"
+        );
+        // Light enough for the dark scheme only.
+        let yellow = page(Some("#FFD700"));
+        assert!(yellow.contains(":root{--accent:#ffd700}"), "{yellow}");
+        assert!(
+            !yellow.contains(":root{--accent-text:#ffd700}\n"),
+            "{yellow}"
+        );
+        assert!(
+            yellow.contains("@media (prefers-color-scheme: dark){:root{--accent-text:#ffd700}}"),
+            "{yellow}"
+        );
+        // Mid-grey passes neither: only the header accent.
+        let grey = page(Some("#777777"));
+        assert!(grey.contains(":root{--accent:#777777}"), "{grey}");
+        assert!(!grey.contains("--accent-text"), "{grey}");
+        // No colour, or one that is not a colour (a hand-edited snapshot file): no rules.
+        for css in [page(None), page(Some("red;}body{display:none"))] {
+            assert!(!css.contains(":root"), "{css}");
+        }
+        assert!((contrast("#000000", "#ffffff") - 21.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn the_frame_shows_the_logo_footer_links_theme_and_zone() {
+        let now = "2026-11-28T03:30:00Z";
+        let mut state = state(now);
+        state.page.name = "Acme & Co".into();
+        state.page.time_zone = "America/Los_Angeles".into();
+        state.page.logo_url = Some("/static/logo.svg?a=1&b=2".into());
+        state.page.accent_color = Some("#0b3d91".into());
+        state.page.footer_links = vec![
+            FooterLink {
+                label: "Terms <& \"Privacy\">".into(),
+                url: "https://www.example.com/legal?x=1&y=2".into(),
+            },
+            // Refused when rendering too, should a snapshot file carry it.
+            FooterLink {
+                label: "Evil".into(),
+                url: "javascript:alert(1)".into(),
+            },
+        ];
+        // 03:00 UTC on Nov 28 is 19:00 on Nov 27 in Los Angeles.
+        state.incidents.push(make_incident(
+            "Late outage",
+            "2026-11-28T03:00:00Z",
+            None,
+            &[],
+            manual(),
+            &[(
+                IncidentStatus::Investigating,
+                "Looking.",
+                "2026-11-28T03:00:00Z",
+            )],
+        ));
+        let snapshot = snapshot(state, None);
+        let html = text(&render_index(&snapshot));
+        assert!(
+            html.contains(
+                "<img class=\"logo\" src=\"/static/logo.svg?a=1&#38;b=2\" alt=\"Acme &#38; Co\">"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("<a href=\"https://www.example.com/legal?x=1&#38;y=2\">Terms &#60;&#38; &#34;Privacy&#34;&#62;</a>"),
+            "{html}"
+        );
+        assert!(!html.contains("javascript:"), "{html}");
+        let theme = format!("/assets/theme.css?v={}", version(&theme_css(&snapshot)));
+        assert!(
+            html.contains(&format!("<link rel=\"stylesheet\" href=\"{theme}\">")),
+            "{html}"
+        );
+        assert!(!html.contains("<style"), "no inline style");
+        assert!(!html.contains("style=\""), "no inline style");
+        assert!(
+            html.contains("Times are shown in the America/Los_Angeles time zone."),
+            "{html}"
+        );
+        assert!(html.contains(">Nov 27, 2026 - 19:00 PST</time>"), "{html}");
+        assert!(
+            html.contains("datetime=\"2026-11-28T03:00:00Z\""),
+            "machine times stay UTC"
+        );
+        // Today is Nov 27 in Los Angeles, and the incident is listed under it.
+        let today = html
+            .find("<time datetime=\"2026-11-27\">Nov 27, 2026</time>")
+            .expect("Nov 27 is today");
+        let day = &html[today..html[today..].find("</div>").unwrap() + today];
+        assert!(day.contains(">Late outage</a>"), "{day}");
+        assert!(
+            !html.contains("datetime=\"2026-11-28\""),
+            "Nov 28 has not begun there"
+        );
+
+        // The embed takes the theme too; without branding, none of it shows.
+        let embed = text(&render_embed(&snapshot));
+        assert!(embed.contains(&theme), "{embed}");
+        let plain = text(&render_index(&fixture::snapshot(fixture::state(now), None)));
+        for absent in ["theme.css", "class=\"logo\"", "footer-links"] {
+            assert!(!plain.contains(absent), "{absent}: {plain}");
+        }
+        assert!(plain.contains("Times are shown in UTC."));
+        assert!(plain.contains("<a class=\"brand\" href=\"/\">Acme Status</a>"));
     }
 
     /// The templates insert unescaped HTML only from [`Sanitized`] fields, which are all named

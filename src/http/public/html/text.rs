@@ -1,4 +1,4 @@
-//! Display text for the HTML pages: times in Statuspage's UTC form, status and impact labels
+//! Display text for the HTML pages: times in Statuspage's form in the page's zone, status and impact labels
 //! with their colour classes and glyphs, durations ("92 min", "3h 12m", "8d 5h") and uptime
 //! percentages. Pure: no I/O, no clock.
 
@@ -6,25 +6,32 @@ use crate::domain::{
     ComponentStatus, IncidentImpact, IncidentStatus, MaintenanceStatus, Timestamp,
 };
 use chrono::{Duration, NaiveDate};
+use chrono_tz::Tz;
 
-/// A point in time as the pages show it: UTC text ("Nov 28, 2026 - 14:09 UTC", Statuspage's
-/// form) in a `<time>` element whose machine-readable value the script converts to the
-/// reader's zone.
+/// A point in time as the pages show it: text in the page's zone with the zone's abbreviation
+/// ("Nov 28, 2026 - 09:09 EST", Statuspage's form; "... UTC" by default) in a `<time>` element
+/// whose machine-readable value stays UTC, for the script to convert to the reader's zone.
 pub(super) struct When {
     pub(super) iso: String,
     pub(super) text: String,
-    /// "14:09 UTC".
+    /// "09:09 EST".
     pub(super) clock: String,
 }
 
 impl When {
-    pub(super) fn new(t: Timestamp) -> When {
+    pub(super) fn new(t: Timestamp, tz: Tz) -> When {
+        let local = t.0.with_timezone(&tz);
         When {
             iso: t.0.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            text: t.0.format("%b %d, %Y - %H:%M UTC").to_string(),
-            clock: t.0.format("%H:%M UTC").to_string(),
+            text: local.format("%b %d, %Y - %H:%M %Z").to_string(),
+            clock: local.format("%H:%M %Z").to_string(),
         }
     }
+}
+
+/// The calendar date of `t` in the page's zone: what "today" and a month mean on the page.
+pub(super) fn local_date(t: Timestamp, tz: Tz) -> NaiveDate {
+    t.0.with_timezone(&tz).date_naive()
 }
 
 /// A status, impact or incident state as a label, a CSS class that colours it, and a glyph, so
@@ -161,9 +168,37 @@ mod tests {
 
     #[test]
     fn times_use_statuspage_form_in_utc() {
-        let when = When::new(Timestamp::parse("2026-11-28T14:09:52.123Z").unwrap());
+        let when = When::new(
+            Timestamp::parse("2026-11-28T14:09:52.123Z").unwrap(),
+            chrono_tz::UTC,
+        );
         assert_eq!(when.text, "Nov 28, 2026 - 14:09 UTC");
         assert_eq!(when.iso, "2026-11-28T14:09:52Z");
         assert_eq!(when.clock, "14:09 UTC");
+    }
+
+    #[test]
+    fn times_show_the_page_zone_and_its_abbreviation_but_stay_utc_for_machines() {
+        let t = Timestamp::parse("2026-11-28T14:09:52Z").unwrap();
+        let when = When::new(t, chrono_tz::America::New_York);
+        assert_eq!(when.text, "Nov 28, 2026 - 09:09 EST");
+        assert_eq!(when.clock, "09:09 EST");
+        assert_eq!(when.iso, "2026-11-28T14:09:52Z");
+        // Summer time has its own abbreviation.
+        let summer = Timestamp::parse("2026-07-01T12:00:00Z").unwrap();
+        assert_eq!(
+            When::new(summer, chrono_tz::Europe::Berlin).text,
+            "Jul 01, 2026 - 14:00 CEST"
+        );
+        // The date moves with the zone.
+        let late = Timestamp::parse("2026-11-28T03:00:00Z").unwrap();
+        assert_eq!(
+            local_date(late, chrono_tz::America::Los_Angeles),
+            NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
+        );
+        assert_eq!(
+            When::new(late, chrono_tz::America::Los_Angeles).text,
+            "Nov 27, 2026 - 19:00 PST"
+        );
     }
 }
