@@ -30,6 +30,16 @@ pub fn metrics_handle() -> PrometheusHandle {
                 .install_recorder()
                 .expect("no other metrics recorder is installed");
             describe();
+            // Without upkeep, histogram samples pile up until someone scrapes /metrics: memory
+            // grew about 20 bytes per request under load with no scraper. Drain them often.
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || loop {
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                    upkeep.run_upkeep();
+                })
+                .expect("spawn the metrics upkeep thread");
             handle
         })
         .clone()
