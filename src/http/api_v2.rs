@@ -37,7 +37,7 @@ fn page(state: &PublicState) -> PageJson<'_> {
         name: &state.page.name,
         url: &state.page.url,
         time_zone: &state.page.time_zone,
-        updated_at: time(&state.built_at),
+        updated_at: time(&state.last_change()),
     }
 }
 

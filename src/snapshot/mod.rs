@@ -124,6 +124,20 @@ impl PublicState {
         overall_of(self.components.iter().map(|c| c.status))
     }
 
+    /// When anything public last changed: the newest `updated_at` of what the page shows,
+    /// or the build time of an empty page. Unlike `built_at`, it stays put across the
+    /// periodic rebuilds, so documents that show it keep their validators.
+    pub fn last_change(&self) -> Timestamp {
+        self.groups
+            .iter()
+            .map(|g| g.updated_at)
+            .chain(self.components.iter().map(|c| c.updated_at))
+            .chain(self.incidents.iter().map(|i| i.updated_at))
+            .chain(self.maintenances.iter().map(|m| m.updated_at))
+            .max()
+            .unwrap_or(self.built_at)
+    }
+
     /// A group's status: the worst of its components.
     pub fn group_status(&self, group: &ComponentGroup) -> ComponentStatus {
         ComponentStatus::worst(
