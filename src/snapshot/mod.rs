@@ -226,6 +226,9 @@ pub struct Rendered {
     pub brotli: Bytes,
     /// A strong validator of `body`; compressed forms append `-gz` / `-br` inside the quotes.
     pub etag: String,
+    /// The validators of the plain, gzip and brotli forms, made once so that serving a
+    /// response builds no header text (`Bytes`, so a header value shares them).
+    pub etags: [Bytes; 3],
 }
 
 impl Rendered {
@@ -252,6 +255,11 @@ impl Rendered {
             body: Bytes::from(body),
             gzip: Bytes::from(gzip),
             brotli: Bytes::from(brotli),
+            etags: [
+                Bytes::from(etag.clone()),
+                Bytes::from(format!("{}-gz\"", &etag[..etag.len() - 1])),
+                Bytes::from(format!("{}-br\"", &etag[..etag.len() - 1])),
+            ],
             etag,
         }
     }

@@ -62,14 +62,6 @@ fn negotiate(headers: &HeaderMap) -> Encoding {
     }
 }
 
-fn variant_etag(etag: &str, encoding: Encoding) -> String {
-    match encoding {
-        Encoding::Identity => etag.to_string(),
-        Encoding::Gzip => format!("{}-gz\"", &etag[..etag.len() - 1]),
-        Encoding::Brotli => format!("{}-br\"", &etag[..etag.len() - 1]),
-    }
-}
-
 fn matches(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get_all(header::IF_NONE_MATCH)
@@ -91,8 +83,14 @@ pub enum Cors {
 /// Serves a rendered response with content negotiation and validators.
 pub fn respond(rendered: &Rendered, headers: &HeaderMap, cors: Cors) -> Response {
     let encoding = negotiate(headers);
-    let etag = variant_etag(&rendered.etag, encoding);
-    let mut response = if matches(headers, &etag) {
+    let etag = &rendered.etags[match encoding {
+        Encoding::Identity => 0,
+        Encoding::Gzip => 1,
+        Encoding::Brotli => 2,
+    }];
+    let not_modified = headers.contains_key(header::IF_NONE_MATCH)
+        && matches(headers, std::str::from_utf8(etag).unwrap_or_default());
+    let mut response = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let body = match encoding {
@@ -118,7 +116,8 @@ pub fn respond(rendered: &Rendered, headers: &HeaderMap, cors: Cors) -> Response
         r
     };
     let h = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&etag) {
+    // Shares the prebuilt bytes: no header text is built per request.
+    if let Ok(value) = HeaderValue::from_maybe_shared(etag.clone()) {
         h.insert(header::ETAG, value);
     }
     h.insert(header::CACHE_CONTROL, CACHE_CONTROL);
@@ -236,8 +235,11 @@ mod tests {
 
     #[test]
     fn each_encoding_has_its_own_validator() {
-        assert_eq!(variant_etag("\"abc\"", Encoding::Gzip), "\"abc-gz\"");
-        assert_eq!(variant_etag("\"abc\"", Encoding::Brotli), "\"abc-br\"");
+        let r = Rendered::new("text/plain", b"abc".to_vec());
+        let tag = r.etag.trim_matches('"');
+        assert_eq!(&r.etags[0][..], r.etag.as_bytes());
+        assert_eq!(&r.etags[1][..], format!("\"{tag}-gz\"").as_bytes());
+        assert_eq!(&r.etags[2][..], format!("\"{tag}-br\"").as_bytes());
         let mut h = HeaderMap::new();
         h.insert(
             header::IF_NONE_MATCH,
