@@ -55,44 +55,7 @@ pub async fn spawn_with(db: Db, clock: impl Clock) -> Option<TestApp> {
         ..Default::default()
     };
     let config = config::load(&overrides, &|_| None).expect("test config is valid");
-    let app = App::build(config, Arc::new(clock))
-        .await
-        .expect("app builds");
-    let store = app.store.clone();
-    let mut tokens = Vec::new();
-    for (name, scope) in [
-        ("writer", TokenScope::Write),
-        ("reader", TokenScope::Read),
-        ("admin", TokenScope::Admin),
-    ] {
-        let issued = pharos::token::issue();
-        store
-            .create_token(issued.id, name, scope, &issued.secret_hash, &Actor::cli())
-            .await
-            .expect("token");
-        tokens.push(issued.text);
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (tx, rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(app.run(listener, async {
-        let _ = rx.await;
-    }));
-    Some(TestApp {
-        addr,
-        base: format!("http://{addr}"),
-        token: tokens[0].clone(),
-        read_token: tokens[1].clone(),
-        admin_token: tokens[2].clone(),
-        store,
-        client: reqwest::Client::new(),
-        database_url,
-        dir,
-        shutdown: Some(tx),
-        handle: Some(handle),
-    })
+    Some(start(config, Arc::new(clock), dir, database_url).await)
 }
 
 /// A fresh app whose configuration also reads `toml` as its `--config` file (written to the
