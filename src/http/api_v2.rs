@@ -6,7 +6,7 @@
 
 use crate::domain::model::{Component, ComponentGroup, Incident, Maintenance};
 use crate::domain::{ComponentId, ComponentStatus, Timestamp};
-use crate::snapshot::{Overall, PublicState};
+use crate::snapshot::PublicState;
 use chrono::SecondsFormat;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -245,23 +245,8 @@ pub fn maintenance(state: &PublicState, m: &Maintenance) -> Value {
     })
 }
 
-/// The page's indicator and description as `status.json` gives them: the components' overall
-/// status, or `maintenance` when nothing is wrong and a maintenance window is active (even one
-/// over no component). The badges show the same.
-pub fn overall_status(state: &PublicState) -> Overall {
-    let o = state.overall();
-    if o.indicator == "none" && state.active_maintenances().next().is_some() {
-        Overall {
-            indicator: "maintenance",
-            description: "Service Under Maintenance",
-        }
-    } else {
-        o
-    }
-}
-
 fn status(state: &PublicState) -> Value {
-    let o = overall_status(state);
+    let o = state.overall();
     json!({ "indicator": o.indicator, "description": o.description })
 }
 

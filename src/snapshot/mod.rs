@@ -117,11 +117,19 @@ impl PublicState {
     /// ("Major System Outage") when every component is down; partial outages are `minor`
     /// ("Minor Service Outage"), `major` when all components have one; degraded performance is
     /// `minor` ("Partially Degraded Service", or "Degraded System Service" when all are);
-    /// maintenance with nothing worse is `maintenance`. Incidents without component impact do
-    /// not change it (a real Statuspage page shows an open `impact: none` incident under "All
-    /// Systems Operational").
+    /// maintenance with nothing worse is `maintenance`, and so is an active maintenance window
+    /// while nothing is wrong (even one over no component). Incidents without component impact
+    /// do not change it (a real Statuspage page shows an open `impact: none` incident under
+    /// "All Systems Operational"). `status.json`, the banner and the badges all show this.
     pub fn overall(&self) -> Overall {
-        overall_of(self.components.iter().map(|c| c.status))
+        let overall = overall_of(self.components.iter().map(|c| c.status));
+        if overall.indicator == "none" && self.active_maintenances().next().is_some() {
+            return Overall {
+                indicator: "maintenance",
+                description: "Service Under Maintenance",
+            };
+        }
+        overall
     }
 
     /// When anything public last changed: the newest `updated_at` of what the page shows,

@@ -1098,6 +1098,15 @@ async fn fill_maintenances(
     Ok(())
 }
 
+fn status_change_from_row(row: &AnyRow) -> StoreResult<ComponentStatusChange> {
+    Ok(ComponentStatusChange {
+        component_id: get_id(row, "component_id")?,
+        from: get_opt_enum(row, "from_status")?,
+        to: get_enum(row, "to_status")?,
+        at: get_ts(row, "at")?,
+    })
+}
+
 fn token_from_row(row: &AnyRow) -> StoreResult<StoredToken> {
     Ok(StoredToken {
         token: ApiToken {
@@ -1420,16 +1429,7 @@ impl Store for SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        rows.iter()
-            .map(|r| {
-                Ok(ComponentStatusChange {
-                    component_id: get_id(r, "component_id")?,
-                    from: get_opt_enum(r, "from_status")?,
-                    to: get_enum(r, "to_status")?,
-                    at: get_ts(r, "at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(status_change_from_row).collect()
     }
 
     async fn component_status_history(
@@ -1447,16 +1447,7 @@ impl Store for SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        rows.iter()
-            .map(|r| {
-                Ok(ComponentStatusChange {
-                    component_id: get_id(r, "component_id")?,
-                    from: get_opt_enum(r, "from_status")?,
-                    to: get_enum(r, "to_status")?,
-                    at: get_ts(r, "at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(status_change_from_row).collect()
     }
 
     // ---- incidents ----------------------------------------------------------------------

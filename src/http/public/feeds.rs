@@ -670,7 +670,7 @@ fn render_badge(badge: &Badge) -> Rendered {
 }
 
 fn render_page_badge(state: &PublicState) -> Rendered {
-    let overall = crate::http::api_v2::overall_status(state);
+    let overall = state.overall();
     render_badge(&Badge {
         label: "status",
         message: overall.description,

@@ -292,9 +292,7 @@ impl fmt::Display for Sanitized {
 /// Statuspage's status indicator does).
 fn banner(state: &PublicState) -> Badge {
     let overall = state.overall();
-    let maintenance = overall.indicator == "none" && state.active_maintenances().next().is_some();
     let (class, label, glyph) = match overall.indicator {
-        _ if maintenance => ("b-maint", "Service Under Maintenance", "⚙"),
         "none" => ("b-ok", overall.description, "✓"),
         "minor" => ("b-minor", overall.description, "!"),
         "major" => ("b-major", overall.description, "!"),
