@@ -9,6 +9,7 @@ use crate::clock::Clock;
 use crate::config::{redact_url, Config};
 use crate::events::Actor;
 use crate::http::{self, auth::FailureLimiter, AppState};
+use crate::monitor::scheduler::Scheduler;
 use crate::snapshot::projector::{self, Projector};
 use crate::snapshot::{PageInfo, PublicState, Snapshot, SnapshotCell};
 use crate::store::sql::{ConnectOptions, SqlStore};
@@ -31,6 +32,7 @@ pub struct App {
     state: AppState,
     projector: Projector,
     preparation: Preparation,
+    scheduler: Scheduler,
 }
 
 /// How often to retry a database that was away at start.
@@ -173,6 +175,7 @@ impl App {
             }
         }
 
+        let (scheduler, monitors) = Scheduler::new(store.clone(), clock.clone());
         let state = AppState {
             store: store.clone(),
             clock,
@@ -181,6 +184,7 @@ impl App {
             openapi: Arc::new(openapi),
             snapshot: cell,
             db_ready: ready,
+            monitors: Some(monitors),
         };
         Ok(App {
             config,
@@ -188,6 +192,7 @@ impl App {
             state,
             projector,
             preparation,
+            scheduler,
         })
     }
 
@@ -208,10 +213,15 @@ impl App {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let ticker = tokio::spawn(maintenance_ticker(self.state.clone(), stop_rx.clone()));
+        let stop_rx_scheduler = stop_rx.clone();
         let router = self.router();
         let projector = Arc::new(self.projector);
         let running = projector.clone();
         let projector_task = tokio::spawn(async move { running.run(stop_rx).await });
+        let scheduler_task = tokio::spawn(
+            self.scheduler
+                .run(self.state.db_ready.clone(), stop_rx_scheduler),
+        );
         // A database that was away at start is retried beside the server, in this task; the
         // retries stop as soon as shutdown begins.
         let (shutting_down_tx, shutting_down) = watch::channel(false);
@@ -237,6 +247,7 @@ impl App {
         let _ = stop_tx.send(true);
         let _ = ticker.await;
         let _ = projector_task.await;
+        let _ = scheduler_task.await;
         self.store.close().await;
         tracing::info!("pharos stopped");
         Ok(())

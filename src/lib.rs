@@ -25,6 +25,7 @@ pub mod domain;
 pub mod events;
 pub mod http;
 pub mod markdown;
+pub mod monitor;
 pub mod snapshot;
 pub mod store;
 pub mod token;

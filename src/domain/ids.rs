@@ -63,6 +63,10 @@ id_type!(
     MaintenanceId
 );
 id_type!(
+    /// Identifies a monitor.
+    MonitorId
+);
+id_type!(
     /// Identifies an API token (the public part of the token string).
     TokenId
 );

@@ -9,7 +9,7 @@ pub mod status;
 pub mod time;
 
 pub use ids::{
-    ComponentGroupId, ComponentId, IncidentId, IncidentUpdateId, MaintenanceId, TokenId,
+    ComponentGroupId, ComponentId, IncidentId, IncidentUpdateId, MaintenanceId, MonitorId, TokenId,
 };
 pub use status::{
     ComponentStatus, EnumParseError, IncidentImpact, IncidentStatus, MaintenanceStatus, ManagedBy,

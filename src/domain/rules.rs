@@ -2,7 +2,8 @@
 //!
 //! A component's status is the worst status *held* for it by open incidents (through
 //! `components: {id: status}` on the incident or its updates) and by active maintenances
-//! (which hold `under_maintenance`). With no hold, it is the status last set by hand
+//! (which hold `under_maintenance`) and by monitors that are down or degraded (their
+//! `down_status`, or `degraded_performance`). With no hold, it is the status last set by hand
 //! (`base_status`, `operational` for a new component). Setting a status by hand while holds
 //! exist *pins* it: the hand-set value wins until an incident update names the component
 //! again or the last hold is released. Resolving an incident therefore restores whatever the

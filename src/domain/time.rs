@@ -23,6 +23,11 @@ impl Timestamp {
         self.0.to_rfc3339_opts(SecondsFormat::Micros, true)
     }
 
+    /// `14:05 UTC`, for text written into incident updates.
+    pub fn hhmm_utc(&self) -> String {
+        self.0.format("%H:%M UTC").to_string()
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         DateTime::parse_from_rfc3339(s)
             .ok()

@@ -86,6 +86,10 @@ event_kinds! {
     MaintenanceCancelled => "maintenance.cancelled",
     TokenCreated => "token.created",
     TokenRevoked => "token.revoked",
+    MonitorCreated => "monitor.created",
+    MonitorUpdated => "monitor.updated",
+    MonitorDeleted => "monitor.deleted",
+    MonitorStateChanged => "monitor.state_changed",
 }
 
 impl fmt::Display for EventKind {

@@ -43,6 +43,8 @@ pub struct AppState {
     pub snapshot: Arc<crate::snapshot::SnapshotCell>,
     /// False while the database has not yet been reached and migrated (it was away at start).
     pub db_ready: Arc<std::sync::atomic::AtomicBool>,
+    /// The monitor scheduler, for push heartbeats; none where no scheduler runs.
+    pub monitors: Option<crate::monitor::scheduler::Monitors>,
 }
 
 /// Every route, with the OpenAPI description each handler carries. With a state, `/api/v1`
@@ -72,6 +74,9 @@ fn routes(auth_state: Option<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(maintenances::list, maintenances::create))
         .routes(routes!(maintenances::get, maintenances::update))
         .routes(routes!(maintenances::cancel))
+        .routes(routes!(monitors::list, monitors::create))
+        .routes(routes!(monitors::get, monitors::update, monitors::delete))
+        .routes(routes!(monitors::checks))
         .routes(routes!(events::list));
     let api = match auth_state {
         Some(state) => api.route_layer(middleware::from_fn_with_state(state, auth::require_token)),
@@ -79,6 +84,8 @@ fn routes(auth_state: Option<AppState>) -> OpenApiRouter<AppState> {
     };
     // Public routes come after the layer, which applies only to the routes before it.
     api.routes(routes!(openapi::serve))
+        // Push monitors' heartbeats: the secret in the URL is the credential.
+        .routes(routes!(api_v1::monitors::push, api_v1::monitors::push_get))
         .routes(routes!(public::summary))
         .routes(routes!(public::status))
         .routes(routes!(public::components))

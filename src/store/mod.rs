@@ -16,6 +16,8 @@ pub mod sql;
 use crate::domain::model::*;
 use crate::domain::*;
 use crate::events::Actor;
+use crate::monitor::evaluate::{Memory, Transition};
+use crate::monitor::model::{CheckRecord, Monitor, MonitorPatch, NewMonitor};
 use async_trait::async_trait;
 
 pub use migrate::MIGRATIONS;
@@ -239,6 +241,13 @@ pub struct StoredToken {
     pub secret_hash: String,
 }
 
+/// A check result with the monitor's memory after it, for [`Store::record_checks`].
+#[derive(Debug, Clone)]
+pub struct RecordedCheck {
+    pub record: CheckRecord,
+    pub memory: Memory,
+}
+
 /// The storage interface. Every method that changes state does so in one transaction that
 /// also appends the matching events; every method is safe to call concurrently.
 #[async_trait]
@@ -383,6 +392,39 @@ pub trait Store: Send + Sync {
     /// An active (not revoked) token by id.
     async fn find_token(&self, id: TokenId) -> StoreResult<Option<StoredToken>>;
     async fn touch_token(&self, id: TokenId, at: Timestamp) -> StoreResult<()>;
+
+    // monitors (see `crate::monitor`)
+    async fn create_monitor(&self, input: NewMonitor, actor: &Actor) -> StoreResult<Monitor>;
+    /// Pausing releases the monitor's hold on its components (its health becomes `pending`).
+    async fn update_monitor(
+        &self,
+        id: MonitorId,
+        patch: MonitorPatch,
+        actor: &Actor,
+    ) -> StoreResult<Monitor>;
+    async fn delete_monitor(&self, id: MonitorId, actor: &Actor) -> StoreResult<()>;
+    async fn get_monitor(&self, id: MonitorId) -> StoreResult<Monitor>;
+    async fn list_monitors(&self, page: PageRequest) -> StoreResult<Page<Monitor>>;
+    /// Every monitor, for the scheduler.
+    async fn all_monitors(&self) -> StoreResult<Vec<Monitor>>;
+    /// The push monitor whose secret hashes to `token_hash`.
+    async fn find_push_monitor(&self, token_hash: &str) -> StoreResult<Option<Monitor>>;
+    /// Writes a batch of check results and each monitor's latest result and memory, in one
+    /// transaction, with no events (results are too many for the log; verdicts are events).
+    /// Results of monitors deleted meanwhile are dropped.
+    async fn record_checks(&self, batch: &[RecordedCheck]) -> StoreResult<()>;
+    /// Applies a change of a monitor's health: stores the verdict, appends
+    /// `monitor.state_changed` with its evidence, lets the monitor's hold on its components
+    /// follow, and opens, joins, updates or resolves the monitor's incident as
+    /// [`crate::monitor::evaluate::incident_action`] decides.
+    async fn apply_transition(
+        &self,
+        id: MonitorId,
+        transition: &Transition,
+        memory: &Memory,
+    ) -> StoreResult<Monitor>;
+    /// The newest results of a monitor, newest first.
+    async fn recent_checks(&self, id: MonitorId, limit: u32) -> StoreResult<Vec<CheckRecord>>;
 
     // configuration as code
     async fn reconcile_config(

@@ -7,6 +7,7 @@ pub mod events;
 pub mod groups;
 pub mod incidents;
 pub mod maintenances;
+pub mod monitors;
 
 use super::error::{ApiError, ApiResult};
 use crate::domain::{ComponentId, ComponentStatus};

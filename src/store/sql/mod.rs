@@ -26,6 +26,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+mod monitors;
+
 /// Which database a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -531,7 +533,12 @@ impl WriteTx {
                  UNION ALL \
                  SELECT 'under_maintenance' AS status FROM maintenances m CROSS JOIN maintenance_components mc \
                   WHERE m.status IN ('in_progress', 'verifying') AND mc.maintenance_id = m.id \
-                    AND mc.component_id = $1",
+                    AND mc.component_id = $1 \
+                 UNION ALL \
+                 SELECT CASE WHEN mo.health = 'down' THEN mc.down_status ELSE 'degraded_performance' END AS status \
+                   FROM monitor_components mc CROSS JOIN monitors mo \
+                  WHERE mc.component_id = $1 AND mo.id = mc.monitor_id \
+                    AND mo.health IN ('down', 'degraded')",
             )
             .bind(id.to_string())
             .fetch_all(&mut *self.tx)
@@ -604,6 +611,24 @@ impl WriteTx {
                 .map_err(map_err)?
                 .ok_or_else(|| StoreError::not_found("incident", id))?;
         get_enum(&row, "status")
+    }
+
+    /// A person writing to an incident Pharos opened takes it over: from then on the
+    /// automation posts only the recovery to it (`monitor::evaluate::incident_action`).
+    async fn mark_taken_over(&mut self, id: IncidentId) -> StoreResult<()> {
+        if self.actor == Actor::system().as_str() {
+            return Ok(());
+        }
+        sqlx::query(
+            "UPDATE incidents SET taken_over_at = $2 \
+              WHERE id = $1 AND source_kind <> 'manual' AND taken_over_at IS NULL",
+        )
+        .bind(id.to_string())
+        .bind(self.now.to_db())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        Ok(())
     }
 
     async fn incident_component_ids(&mut self, id: IncidentId) -> StoreResult<Vec<ComponentId>> {
@@ -1532,6 +1557,7 @@ impl Store for SqlStore {
                 format!("incident `{id}` is resolved, so it takes no more updates; open a new incident, or publish a postmortem"),
             ));
         }
+        w.mark_taken_over(id).await?;
         let incident = w.post_update_locked(id, current, input).await?;
         w.commit().await?;
         Ok(incident)
@@ -1591,6 +1617,7 @@ impl Store for SqlStore {
     ) -> StoreResult<Incident> {
         let mut w = self.begin(actor).await?;
         w.lock_incident(id).await?;
+        w.mark_taken_over(id).await?;
         sqlx::query("UPDATE incidents SET name = COALESCE($2, name), impact = COALESCE($3, impact) WHERE id = $1")
             .bind(id.to_string())
             .bind(patch.name)
@@ -2147,6 +2174,56 @@ impl Store for SqlStore {
     }
 
     // ---- configuration as code ----------------------------------------------------------
+
+    async fn create_monitor(&self, input: NewMonitor, actor: &Actor) -> StoreResult<Monitor> {
+        self.create_monitor_tx(input, actor).await
+    }
+
+    async fn update_monitor(
+        &self,
+        id: MonitorId,
+        patch: MonitorPatch,
+        actor: &Actor,
+    ) -> StoreResult<Monitor> {
+        self.update_monitor_tx(id, patch, actor).await
+    }
+
+    async fn delete_monitor(&self, id: MonitorId, actor: &Actor) -> StoreResult<()> {
+        self.delete_monitor_tx(id, actor).await
+    }
+
+    async fn get_monitor(&self, id: MonitorId) -> StoreResult<Monitor> {
+        self.get_monitor_q(id).await
+    }
+
+    async fn list_monitors(&self, page: PageRequest) -> StoreResult<Page<Monitor>> {
+        self.list_monitors_q(page).await
+    }
+
+    async fn all_monitors(&self) -> StoreResult<Vec<Monitor>> {
+        self.all_monitors_q().await
+    }
+
+    async fn find_push_monitor(&self, token_hash: &str) -> StoreResult<Option<Monitor>> {
+        self.find_push_monitor_q(token_hash).await
+    }
+
+    async fn record_checks(&self, batch: &[RecordedCheck]) -> StoreResult<()> {
+        self.record_checks_tx(batch).await
+    }
+
+    async fn apply_transition(
+        &self,
+        id: MonitorId,
+        transition: &Transition,
+        memory: &Memory,
+    ) -> StoreResult<Monitor> {
+        self.apply_transition_tx(id, transition, memory).await
+    }
+
+    async fn recent_checks(&self, id: MonitorId, limit: u32) -> StoreResult<Vec<CheckRecord>> {
+        self.recent_checks_q(id, limit).await
+    }
 
     async fn reconcile_config(
         &self,

@@ -1,0 +1,547 @@
+//! The scheduler: runs every monitor's check on its own interval, evaluates the results and
+//! hands them to the store.
+//!
+//! One task owns the schedule (a heap of due times) and every monitor's [`Memory`]; checks
+//! run as their own tasks, bounded by a semaphore and by their timeout, so a hanging target
+//! delays nothing else. Due times advance by whole intervals from a phase derived from the
+//! monitor's id (spread evenly, no thundering herd after a restart, no cumulative drift); a
+//! check still running when its next turn comes skips that turn instead of overlapping.
+//!
+//! Results and verdicts go to one writer task in order: results are written in batches
+//! (every second or 500 results), transitions one by one through
+//! [`Store::apply_transition`]. While the database is away the writer keeps them in memory
+//! (bounded) and retries. Changes to monitors reach the scheduler through the event log, so an
+//! edit, pause or deletion takes effect at once.
+
+use super::evaluate::{observe, Memory, Observation, Transition};
+use super::model::{Check, CheckRecord, Monitor};
+use super::probe::{self, ErrorClass, ProbeReport, Timings};
+use crate::clock::Clock;
+use crate::domain::{MonitorId, Timestamp};
+use crate::store::{RecordedCheck, Store, StoreError};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::time::Instant;
+
+/// Checks running at once, across all monitors.
+pub const DEFAULT_CONCURRENCY: usize = 512;
+/// Results kept in memory while the database is away; beyond this the oldest are dropped
+/// (and counted).
+const MAX_BUFFERED: usize = 200_000;
+/// Results per write.
+const BATCH: usize = 500;
+const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// How often the event log is read when no commit wakes the scheduler.
+const POLL_EVENTS: Duration = Duration::from_secs(2);
+
+/// A handle to the running scheduler, for the push endpoint.
+#[derive(Clone)]
+pub struct Monitors {
+    commands: mpsc::Sender<Command>,
+}
+
+enum Command {
+    Beat { id: MonitorId, report: ProbeReport },
+}
+
+impl Monitors {
+    /// Records a heartbeat of a push monitor.
+    pub async fn beat(&self, id: MonitorId, report: ProbeReport) {
+        let _ = self.commands.send(Command::Beat { id, report }).await;
+    }
+}
+
+/// What the writer task stores, in order.
+enum WriteJob {
+    Result(RecordedCheck),
+    Transition {
+        id: MonitorId,
+        transition: Box<Transition>,
+        memory: Memory,
+    },
+}
+
+struct Entry {
+    monitor: Arc<Monitor>,
+    memory: Memory,
+    /// Bumped on every reload; results and timers of an older generation are dropped.
+    generation: u64,
+    running: bool,
+    due: Instant,
+}
+
+struct Finished {
+    id: MonitorId,
+    generation: u64,
+    started_at: Timestamp,
+    report: ProbeReport,
+}
+
+pub struct Scheduler {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    commands: mpsc::Receiver<Command>,
+    concurrency: usize,
+}
+
+impl Scheduler {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> (Scheduler, Monitors) {
+        let (tx, rx) = mpsc::channel(1024);
+        (
+            Scheduler {
+                store,
+                clock,
+                commands: rx,
+                concurrency: DEFAULT_CONCURRENCY,
+            },
+            Monitors { commands: tx },
+        )
+    }
+
+    /// Runs until `stop` turns true. Waits for `db_ready` before loading the monitors.
+    pub async fn run(mut self, db_ready: Arc<AtomicBool>, mut stop: watch::Receiver<bool>) {
+        // Wait for the database, then load every monitor and the log position.
+        let (cursor, monitors) = loop {
+            if *stop.borrow() {
+                return;
+            }
+            if db_ready.load(Ordering::SeqCst) {
+                match self.load().await {
+                    Ok(loaded) => break loaded,
+                    Err(err) => tracing::warn!(error = %err, "cannot load monitors; retrying"),
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.changed() => return,
+            }
+        };
+        let (write_tx, write_rx) = mpsc::channel(4096);
+        let writer = tokio::spawn(writer(self.store.clone(), write_rx, stop.clone()));
+        let mut engine = Engine {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            entries: HashMap::new(),
+            heap: BinaryHeap::new(),
+            next_generation: 0,
+            permits: Arc::new(Semaphore::new(self.concurrency)),
+            write: write_tx,
+            cursor,
+        };
+        let count = monitors.len();
+        for m in monitors {
+            engine.upsert(m);
+        }
+        tracing::info!(monitors = count, "monitor scheduler started");
+        let (done_tx, mut done_rx) = mpsc::channel::<Finished>(1024);
+        let mut commits = self.store.subscribe_commits();
+        let mut poll = tokio::time::interval(POLL_EVENTS);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let next_due = engine
+                .heap
+                .peek()
+                .map(|Reverse((due, _, _))| *due)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                _ = tokio::time::sleep_until(next_due) => engine.run_due(&done_tx),
+                Some(done) = done_rx.recv() => engine.finished(done).await,
+                Some(command) = self.commands.recv() => engine.command(command).await,
+                _ = async {
+                    match commits.as_mut() {
+                        Some(rx) => { let _ = rx.changed().await; }
+                        None => std::future::pending::<()>().await,
+                    }
+                } => engine.follow_log().await,
+                _ = poll.tick() => engine.follow_log().await,
+                _ = stop.changed() => break,
+            }
+        }
+        drop(engine);
+        let _ = writer.await;
+    }
+
+    async fn load(&self) -> Result<(i64, Vec<Monitor>), StoreError> {
+        // The position first: a change committed while loading is then read again, never
+        // missed.
+        let cursor = self.store.last_event_seq().await?;
+        let monitors = self.store.all_monitors().await?;
+        Ok((cursor, monitors))
+    }
+}
+
+struct Engine {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    entries: HashMap<MonitorId, Entry>,
+    heap: BinaryHeap<Reverse<(Instant, u64, MonitorId)>>,
+    next_generation: u64,
+    permits: Arc<Semaphore>,
+    write: mpsc::Sender<WriteJob>,
+    cursor: i64,
+}
+
+/// Where in its interval a monitor's checks fall: derived from its id, so phases spread
+/// evenly over the interval and stay put across restarts.
+fn phase(id: MonitorId, interval: Duration) -> Duration {
+    let bits = id.0.as_u128() as u64;
+    let span = interval.as_millis().max(1) as u64;
+    Duration::from_millis(bits % span)
+}
+
+impl Engine {
+    /// Adds or replaces a monitor, keeping what still applies of the old entry.
+    fn upsert(&mut self, monitor: Monitor) {
+        let id = monitor.id;
+        self.next_generation += 1;
+        let generation = self.next_generation;
+        let now = Instant::now();
+        let interval = monitor.interval();
+        let (memory, due) = match self.entries.remove(&id) {
+            // The same check with the same thresholds: keep the results in memory (the stored
+            // copy may lag behind by a batch) and the schedule.
+            Some(old)
+                if old.monitor.check == monitor.check
+                    && old.monitor.policy == monitor.policy
+                    && old.monitor.paused == monitor.paused =>
+            {
+                let due = if old.monitor.interval_seconds == monitor.interval_seconds {
+                    old.due
+                } else {
+                    now + phase(id, interval)
+                };
+                (old.memory, due)
+            }
+            _ => {
+                let due = match &monitor.check {
+                    // A push monitor gets a whole interval and its grace before a miss counts.
+                    Check::Push(p) => now + interval + Duration::from_secs(p.grace_seconds),
+                    _ => now + phase(id, interval),
+                };
+                (monitor.memory.clone(), due)
+            }
+        };
+        let paused = monitor.paused;
+        self.entries.insert(
+            id,
+            Entry {
+                monitor: Arc::new(monitor),
+                memory,
+                generation,
+                running: false,
+                due,
+            },
+        );
+        if !paused {
+            self.heap.push(Reverse((due, generation, id)));
+        }
+    }
+
+    /// Starts every check that is due.
+    fn run_due(&mut self, done: &mpsc::Sender<Finished>) {
+        let now = Instant::now();
+        while let Some(Reverse((due, generation, id))) = self.heap.peek().copied() {
+            if due > now {
+                break;
+            }
+            self.heap.pop();
+            let Some(entry) = self.entries.get_mut(&id) else {
+                continue;
+            };
+            if entry.generation != generation || entry.monitor.paused {
+                continue;
+            }
+            let interval = entry.monitor.interval();
+            // The next turn, by whole intervals from this one: no drift; turns already
+            // missed (a stalled process) are skipped, not run in a burst.
+            let mut next = due + interval;
+            while next <= now {
+                next += interval;
+                metrics::counter!("pharos_monitor_checks_skipped_total").increment(1);
+            }
+            entry.due = next;
+            self.heap.push(Reverse((next, generation, id)));
+            metrics::histogram!("pharos_monitor_schedule_lag_seconds")
+                .record(now.saturating_duration_since(due).as_secs_f64());
+            if let Check::Push(p) = &entry.monitor.check {
+                // Due without a beat: a miss.
+                let report = ProbeReport::down(
+                    ErrorClass::Heartbeat,
+                    format!(
+                        "no heartbeat within {} s (interval {} s + grace {} s)",
+                        entry.monitor.interval_seconds + p.grace_seconds,
+                        entry.monitor.interval_seconds,
+                        p.grace_seconds
+                    ),
+                    Timings::default(),
+                );
+                let _ = done.try_send(Finished {
+                    id,
+                    generation,
+                    started_at: self.clock.now(),
+                    report,
+                });
+                continue;
+            }
+            if entry.running {
+                // The previous check is still running: never overlap it.
+                metrics::counter!("pharos_monitor_checks_skipped_total").increment(1);
+                continue;
+            }
+            entry.running = true;
+            let monitor = entry.monitor.clone();
+            let permits = self.permits.clone();
+            let done = done.clone();
+            let clock = self.clock.clone();
+            tokio::spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                let started_at = clock.now();
+                let report = run_check(&monitor, started_at).await;
+                let _ = done
+                    .send(Finished {
+                        id: monitor.id,
+                        generation,
+                        started_at,
+                        report,
+                    })
+                    .await;
+            });
+        }
+    }
+
+    async fn finished(&mut self, done: Finished) {
+        let Some(entry) = self.entries.get_mut(&done.id) else {
+            return;
+        };
+        if entry.generation != done.generation {
+            return;
+        }
+        entry.running = false;
+        self.record(done.id, done.started_at, done.report).await;
+    }
+
+    /// Evaluates one result and queues it, and any verdict, for the writer.
+    async fn record(&mut self, id: MonitorId, at: Timestamp, report: ProbeReport) {
+        let Some(entry) = self.entries.get_mut(&id) else {
+            return;
+        };
+        metrics::counter!("pharos_monitor_checks_total", "outcome" => report.outcome.as_str())
+            .increment(1);
+        let transition = observe(
+            &entry.monitor.policy,
+            &mut entry.memory,
+            Observation::from_report(at, &report),
+        );
+        let memory = entry.memory.clone();
+        let record = CheckRecord::new(id, at, report);
+        let _ = self
+            .write
+            .send(WriteJob::Result(RecordedCheck {
+                record,
+                memory: memory.clone(),
+            }))
+            .await;
+        if let Some(transition) = transition {
+            let _ = self
+                .write
+                .send(WriteJob::Transition {
+                    id,
+                    transition: Box::new(transition),
+                    memory,
+                })
+                .await;
+        }
+    }
+
+    async fn command(&mut self, command: Command) {
+        match command {
+            Command::Beat { id, report } => {
+                let Some(entry) = self.entries.get_mut(&id) else {
+                    return;
+                };
+                let Check::Push(p) = &entry.monitor.check else {
+                    return;
+                };
+                // A beat restarts the wait for the next one.
+                self.next_generation += 1;
+                entry.generation = self.next_generation;
+                entry.due = Instant::now()
+                    + entry.monitor.interval()
+                    + Duration::from_secs(p.grace_seconds);
+                if !entry.monitor.paused {
+                    self.heap.push(Reverse((entry.due, entry.generation, id)));
+                }
+                let at = self.clock.now();
+                self.record(id, at, report).await;
+            }
+        }
+    }
+
+    /// Applies the monitor changes committed since the last look at the log.
+    async fn follow_log(&mut self) {
+        loop {
+            let events = match self.store.list_events(self.cursor, 500).await {
+                Ok(events) => events,
+                Err(err) => {
+                    tracing::debug!(error = %err, "cannot read the event log");
+                    return;
+                }
+            };
+            let Some(last) = events.last().map(|e| e.seq) else {
+                return;
+            };
+            for event in &events {
+                let Some(id) = event
+                    .subject_id
+                    .as_deref()
+                    .and_then(|s| s.parse::<uuid::Uuid>().ok())
+                    .map(MonitorId)
+                else {
+                    continue;
+                };
+                match event.kind.as_str() {
+                    "monitor.created" | "monitor.updated" => match self.store.get_monitor(id).await
+                    {
+                        Ok(m) => self.upsert(m),
+                        Err(StoreError::NotFound { .. }) => {
+                            self.entries.remove(&id);
+                        }
+                        Err(err) => {
+                            tracing::warn!(monitor.id = %id, error = %err, "cannot reload monitor");
+                            return;
+                        }
+                    },
+                    "monitor.deleted" => {
+                        self.entries.remove(&id);
+                    }
+                    _ => {}
+                }
+            }
+            self.cursor = last;
+            if events.len() < 500 {
+                return;
+            }
+        }
+    }
+}
+
+/// Runs one check of a monitor, bounded by its timeout whatever the probe does.
+pub async fn run_check(monitor: &Monitor, now: Timestamp) -> ProbeReport {
+    let timeout = monitor.timeout();
+    let check = async {
+        match &monitor.check {
+            Check::Http(c) => probe::http::probe(c, timeout).await,
+            Check::Tcp(c) => probe::tcp::probe(c, timeout).await,
+            Check::Dns(c) => probe::dns::probe(c, timeout).await,
+            Check::Tls(c) => probe::tls::probe(c, timeout, now.0).await,
+            Check::Icmp(c) => probe::icmp::probe(c, timeout).await,
+            Check::Push(_) => ProbeReport::down(
+                ErrorClass::Config,
+                "push monitors are not probed; they wait for their job to call",
+                Timings::default(),
+            ),
+        }
+    };
+    // A little beyond the timeout: probes report which phase timed out themselves, and this
+    // bound only catches one that does not.
+    match tokio::time::timeout(timeout + Duration::from_millis(500), check).await {
+        Ok(report) => report,
+        Err(_) => ProbeReport::timed_out(timeout),
+    }
+}
+
+/// Writes results in batches and verdicts in order; keeps them while the database is away.
+async fn writer(
+    store: Arc<dyn Store>,
+    mut jobs: mpsc::Receiver<WriteJob>,
+    stop: watch::Receiver<bool>,
+) {
+    let mut pending: VecDeque<WriteJob> = VecDeque::new();
+    let mut flush = tokio::time::interval(FLUSH_EVERY);
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut backoff = Duration::ZERO;
+    let mut closed = false;
+    loop {
+        tokio::select! {
+            job = jobs.recv(), if !closed => match job {
+                Some(job) => {
+                    pending.push_back(job);
+                    if pending.len() > MAX_BUFFERED {
+                        pending.pop_front();
+                        metrics::counter!("pharos_monitor_results_dropped_total").increment(1);
+                    }
+                    if pending.len() < BATCH {
+                        continue;
+                    }
+                }
+                None => closed = true,
+            },
+            _ = flush.tick() => {}
+        }
+        metrics::gauge!("pharos_monitor_results_buffered").set(pending.len() as f64);
+        if !backoff.is_zero() && !closed {
+            // After a failure, wait out the backoff (still taking jobs in).
+            let until = Instant::now() + backoff;
+            while Instant::now() < until {
+                tokio::select! {
+                    Some(job) = jobs.recv() => pending.push_back(job),
+                    _ = tokio::time::sleep_until(until) => break,
+                }
+            }
+        }
+        match drain(&*store, &mut pending).await {
+            Ok(()) => backoff = Duration::ZERO,
+            Err(err) => {
+                backoff = (backoff * 2).clamp(Duration::from_millis(500), Duration::from_secs(10));
+                tracing::warn!(error = %err, buffered = pending.len(), "cannot write check results; keeping them and retrying");
+                if *stop.borrow() {
+                    tracing::warn!(
+                        lost = pending.len(),
+                        "stopping with check results unwritten"
+                    );
+                    return;
+                }
+            }
+        }
+        if closed && pending.is_empty() {
+            return;
+        }
+    }
+}
+
+/// Writes what is pending, oldest first: results in batches up to the next verdict, then the
+/// verdict. Stops at the first failure, leaving the rest pending.
+async fn drain(store: &dyn Store, pending: &mut VecDeque<WriteJob>) -> Result<(), StoreError> {
+    while !pending.is_empty() {
+        let results: Vec<RecordedCheck> = pending
+            .iter()
+            .take(BATCH)
+            .map_while(|job| match job {
+                WriteJob::Result(r) => Some(r.clone()),
+                WriteJob::Transition { .. } => None,
+            })
+            .collect();
+        if !results.is_empty() {
+            store.record_checks(&results).await?;
+            pending.drain(..results.len());
+            continue;
+        }
+        if let Some(WriteJob::Transition {
+            id,
+            transition,
+            memory,
+        }) = pending.front()
+        {
+            match store.apply_transition(*id, transition, memory).await {
+                Ok(_) | Err(StoreError::NotFound { .. }) => {}
+                Err(err) => return Err(err),
+            }
+            pending.pop_front();
+        }
+    }
+    Ok(())
+}

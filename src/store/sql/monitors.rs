@@ -1,0 +1,791 @@
+//! Monitors in SQL: their settings and verdicts, batched check results, and the transaction
+//! that applies a change of health, with the incident it opens, joins, updates or resolves.
+//!
+//! A monitor's hold on its components is not stored: `recompute_components` reads it from
+//! the monitors that are `down` or `degraded` (see `domain::rules`), so a verdict and the
+//! statuses it implies can never disagree.
+
+use super::*;
+use crate::monitor::evaluate::{
+    incident_action, Health, IncidentAction, IncidentContext, Memory, OpenIncident, Policy,
+    Transition, DEFAULT_DOWN_STATUS,
+};
+use crate::monitor::model::{
+    Check, CheckRecord, Monitor, MonitorComponent, MonitorPatch, NewMonitor,
+};
+use crate::monitor::probe::ProbeReport;
+
+pub(super) const MONITOR_COLUMNS: &str = "id, name, description, settings, interval_seconds, timeout_ms, \
+     policy, tags, paused, auto_incidents, health, health_since, flapping, memory, last_checked_at, \
+     last_outcome, last_message, incident_id, managed_by, config_key, created_at, updated_at";
+
+fn from_json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> StoreResult<T> {
+    let text: String = get(row, col)?;
+    serde_json::from_str(&text).map_err(|e| corrupt(col, e))
+}
+
+fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).expect("monitor settings serialise")
+}
+
+fn monitor_from_row(row: &AnyRow) -> StoreResult<Monitor> {
+    let interval: i64 = get(row, "interval_seconds")?;
+    let timeout: i64 = get(row, "timeout_ms")?;
+    Ok(Monitor {
+        id: get_id(row, "id")?,
+        name: get(row, "name")?,
+        description: get(row, "description")?,
+        check: from_json::<Check>(row, "settings")?,
+        interval_seconds: interval.max(0) as u64,
+        timeout_ms: timeout.max(0) as u64,
+        policy: from_json::<Policy>(row, "policy")?,
+        components: Vec::new(),
+        tags: from_json(row, "tags")?,
+        paused: get_bool(row, "paused")?,
+        auto_incidents: get_bool(row, "auto_incidents")?,
+        health: get_enum(row, "health")?,
+        health_since: get_ts(row, "health_since")?,
+        flapping: get_bool(row, "flapping")?,
+        last_checked_at: get_opt_ts(row, "last_checked_at")?,
+        last_outcome: get_opt_enum(row, "last_outcome")?,
+        last_message: get(row, "last_message")?,
+        incident_id: get_opt_enum(row, "incident_id")?,
+        managed_by: get_enum(row, "managed_by")?,
+        config_key: get(row, "config_key")?,
+        created_at: get_ts(row, "created_at")?,
+        updated_at: get_ts(row, "updated_at")?,
+        memory: from_json(row, "memory")?,
+    })
+}
+
+/// Loads the components of each monitor (one query for all of them).
+async fn fill_monitors(
+    conn: &mut sqlx::AnyConnection,
+    monitors: &mut [Monitor],
+) -> StoreResult<()> {
+    if monitors.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = monitors.iter().map(|m| m.id.to_string()).collect();
+    let mut by_monitor: BTreeMap<String, Vec<MonitorComponent>> = BTreeMap::new();
+    // Chunks keep the parameter count well below both databases' limits.
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT monitor_id, component_id, down_status FROM monitor_components \
+              WHERE monitor_id IN ({}) ORDER BY monitor_id, component_id",
+            placeholders(1, chunk.len())
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(id.clone());
+        }
+        for row in query.fetch_all(&mut *conn).await.map_err(map_err)? {
+            by_monitor
+                .entry(get(&row, "monitor_id")?)
+                .or_default()
+                .push(MonitorComponent {
+                    component_id: get_id(&row, "component_id")?,
+                    down_status: get_enum(&row, "down_status")?,
+                });
+        }
+    }
+    for m in monitors.iter_mut() {
+        m.components = by_monitor.remove(&m.id.to_string()).unwrap_or_default();
+    }
+    Ok(())
+}
+
+fn check_from_row(row: &AnyRow) -> StoreResult<CheckRecord> {
+    let latency_us: i64 = get(row, "latency_us")?;
+    let status_code: Option<i64> = get(row, "status_code")?;
+    Ok(CheckRecord {
+        monitor_id: get_id(row, "monitor_id")?,
+        at: get_ts(row, "at")?,
+        location: get(row, "location")?,
+        outcome: get_enum(row, "outcome")?,
+        error: get_opt_enum(row, "error_class")?,
+        message: get(row, "message")?,
+        status_code: status_code.and_then(|c| u16::try_from(c).ok()),
+        latency_ms: latency_us as f64 / 1000.0,
+        report: from_json::<ProbeReport>(row, "report")?,
+    })
+}
+
+/// The statuses a monitor's verdict holds on its components.
+fn holds_of(monitor: &Monitor, health: Health) -> Vec<ComponentChange> {
+    monitor
+        .components
+        .iter()
+        .map(|c| ComponentChange {
+            component_id: c.component_id,
+            status: Some(match health {
+                Health::Down => c.down_status,
+                Health::Degraded => ComponentStatus::DegradedPerformance,
+                Health::Up | Health::Pending => ComponentStatus::Operational,
+            }),
+        })
+        .collect()
+}
+
+impl WriteTx {
+    async fn load_monitor(&mut self, id: MonitorId) -> StoreResult<Monitor> {
+        let row = sqlx::query(&format!(
+            "SELECT {MONITOR_COLUMNS} FROM monitors WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(map_err)?
+        .ok_or_else(|| StoreError::not_found("monitor", id))?;
+        let mut monitors = vec![monitor_from_row(&row)?];
+        fill_monitors(&mut self.tx, &mut monitors).await?;
+        Ok(monitors.remove(0))
+    }
+
+    /// Locks the monitor's row for the rest of the transaction.
+    async fn lock_monitor(&mut self, id: MonitorId) -> StoreResult<()> {
+        let touched = sqlx::query("UPDATE monitors SET updated_at = updated_at WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        if touched.rows_affected() == 0 {
+            return Err(StoreError::not_found("monitor", id));
+        }
+        Ok(())
+    }
+
+    async fn set_monitor_components(
+        &mut self,
+        id: MonitorId,
+        components: &[MonitorComponent],
+    ) -> StoreResult<()> {
+        let ids: Vec<ComponentId> = components.iter().map(|c| c.component_id).collect();
+        let distinct: BTreeSet<ComponentId> = ids.iter().copied().collect();
+        if distinct.len() != ids.len() {
+            return Err(StoreError::invalid(
+                "`components` names a component twice; list each once",
+            ));
+        }
+        self.components_by_id(&ids).await?;
+        sqlx::query("DELETE FROM monitor_components WHERE monitor_id = $1")
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        for c in components {
+            sqlx::query(
+                "INSERT INTO monitor_components (monitor_id, component_id, down_status) VALUES ($1, $2, $3)",
+            )
+            .bind(id.to_string())
+            .bind(c.component_id.to_string())
+            .bind(c.down_status.as_str())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        }
+        Ok(())
+    }
+
+    /// The open incident `monitor` belongs to, or else an open monitor incident on one of its
+    /// components that it can join.
+    async fn monitor_incident(
+        &mut self,
+        monitor: &Monitor,
+    ) -> StoreResult<Option<(IncidentId, bool, bool)>> {
+        if let Some(id) = monitor.incident_id {
+            let row = sqlx::query(
+                "SELECT taken_over_at FROM incidents WHERE id = $1 AND resolved_at IS NULL",
+            )
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+            if let Some(row) = row {
+                let taken: Option<String> = get(&row, "taken_over_at")?;
+                return Ok(Some((id, true, taken.is_some())));
+            }
+        }
+        for c in &monitor.components {
+            let row = sqlx::query(
+                "SELECT i.id AS id, i.taken_over_at AS taken_over_at FROM incidents i \
+                   CROSS JOIN incident_components ic \
+                  WHERE i.resolved_at IS NULL AND i.source_kind = 'monitor' \
+                    AND ic.incident_id = i.id AND ic.component_id = $1 \
+                  ORDER BY i.started_at LIMIT 1",
+            )
+            .bind(c.component_id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+            if let Some(row) = row {
+                let taken: Option<String> = get(&row, "taken_over_at")?;
+                return Ok(Some((get_id(&row, "id")?, false, taken.is_some())));
+            }
+        }
+        Ok(None)
+    }
+
+    /// True when a maintenance in progress covers one of the monitor's components.
+    async fn in_maintenance(&mut self, monitor: &Monitor) -> StoreResult<bool> {
+        for c in &monitor.components {
+            let row = sqlx::query(
+                "SELECT 1 AS hit FROM maintenances m CROSS JOIN maintenance_components mc \
+                  WHERE m.status IN ('in_progress', 'verifying') AND mc.maintenance_id = m.id \
+                    AND mc.component_id = $1 LIMIT 1",
+            )
+            .bind(c.component_id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+            if row.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    async fn link_monitor_incident(
+        &mut self,
+        monitor: MonitorId,
+        incident: Option<IncidentId>,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE monitors SET incident_id = $2 WHERE id = $1")
+            .bind(monitor.to_string())
+            .bind(incident.map(|i| i.to_string()))
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    /// Other monitors linked to `incident` that are still failing.
+    async fn failing_partners(
+        &mut self,
+        incident: IncidentId,
+        except: MonitorId,
+    ) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT name FROM monitors WHERE incident_id = $1 AND id <> $2 \
+               AND health IN ('down', 'degraded') ORDER BY name",
+        )
+        .bind(incident.to_string())
+        .bind(except.to_string())
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(|r| get(r, "name")).collect()
+    }
+
+    /// Opens the incident for a confirmed outage: source `monitor`, started at the first
+    /// failing check, holding the monitor's statuses on its components.
+    async fn open_monitor_incident(
+        &mut self,
+        monitor: &Monitor,
+        transition: &Transition,
+    ) -> StoreResult<IncidentId> {
+        let id = IncidentId::new();
+        let holds = holds_of(monitor, transition.to);
+        let named: Vec<ComponentId> = holds.iter().map(|c| c.component_id).collect();
+        self.lock_components(named.iter().copied()).await?;
+        let before = self.components_by_id(&named).await?;
+        let impact = IncidentImpact::from_component_status(ComponentStatus::worst(
+            holds.iter().filter_map(|c| c.status),
+        ));
+        let started = transition.first_failure_at.unwrap_or(transition.at);
+        let what = match transition.to {
+            Health::Degraded => "degraded",
+            _ => "down",
+        };
+        sqlx::query(
+            "INSERT INTO incidents (id, short_id, name, status, impact, source_kind, source_ref, started_at, \
+                                    created_at, updated_at) \
+             VALUES ($1, $2, $3, 'investigating', $4, 'monitor', $5, $6, $7, $7)",
+        )
+        .bind(id.to_string())
+        .bind(new_short_id())
+        .bind(format!("{} is {what}", monitor.name))
+        .bind(impact.as_str())
+        .bind(monitor.id.to_string())
+        .bind(started.to_db())
+        .bind(self.now.to_db())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        self.apply_holds(id, &holds).await?;
+        let after = self.recompute_components(named.iter().copied()).await?;
+        let affected: Vec<AffectedComponent> = named
+            .iter()
+            .filter_map(|cid| {
+                let (name, old_status) = before.get(cid)?.clone();
+                Some(AffectedComponent {
+                    component_id: *cid,
+                    name,
+                    old_status,
+                    new_status: after.get(cid).copied().unwrap_or(old_status),
+                })
+            })
+            .collect();
+        let body = format!(
+            "Detected by Pharos: **{}** has been failing since {} ({} checks confirmed it). Latest result: {}",
+            monitor.name,
+            started.hhmm_utc(),
+            transition.evidence.len(),
+            evidence_line(transition),
+        );
+        self.insert_update(id, IncidentStatus::Investigating, &body, &affected)
+            .await?;
+        self.link_monitor_incident(monitor.id, Some(id)).await?;
+        let incident = self.load_incident(id).await?;
+        let first = incident.updates.first().map(|u| u.id);
+        self.emit(
+            EventKind::IncidentOpened,
+            id,
+            incident_event(&incident, first),
+        );
+        Ok(id)
+    }
+
+    async fn post_monitor_update(
+        &mut self,
+        incident: IncidentId,
+        status: Option<IncidentStatus>,
+        body: String,
+        components: Vec<ComponentChange>,
+        impact: Option<IncidentImpact>,
+    ) -> StoreResult<()> {
+        let current = self.lock_incident(incident).await?;
+        if current.is_closed() {
+            return Ok(());
+        }
+        self.post_update_locked(
+            incident,
+            current,
+            NewIncidentUpdate {
+                status,
+                body,
+                components,
+                impact,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// The latest evidence in one line, for update bodies.
+fn evidence_line(t: &Transition) -> String {
+    t.evidence
+        .last()
+        .map(|o| o.message.clone())
+        .unwrap_or_else(|| "no detail".into())
+}
+
+impl SqlStore {
+    pub(super) async fn create_monitor_tx(
+        &self,
+        input: NewMonitor,
+        actor: &Actor,
+    ) -> StoreResult<Monitor> {
+        let mut w = self.begin(actor).await?;
+        let id = MonitorId::new();
+        let now = w.now;
+        sqlx::query(
+            "INSERT INTO monitors (id, name, description, kind, settings, interval_seconds, timeout_ms, \
+                 policy, tags, paused, auto_incidents, push_token_hash, health, health_since, flapping, \
+                 memory, managed_by, config_key, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13, 0, $14, $15, $16, $13, $13)",
+        )
+        .bind(id.to_string())
+        .bind(input.name.clone())
+        .bind(input.description.clone())
+        .bind(input.check.kind())
+        .bind(to_json(&input.check))
+        .bind(input.interval_seconds as i64)
+        .bind(input.timeout_ms as i64)
+        .bind(to_json(&input.policy))
+        .bind(to_json(&input.tags))
+        .bind(input.paused as i64)
+        .bind(input.auto_incidents as i64)
+        .bind(input.push_token_hash.clone())
+        .bind(now.to_db())
+        .bind(to_json(&Memory::default()))
+        .bind(input.managed_by.as_str())
+        .bind(input.config_key.clone())
+        .execute(&mut *w.tx)
+        .await
+        .map_err(map_err)?;
+        w.set_monitor_components(id, &input.components).await?;
+        let monitor = w.load_monitor(id).await?;
+        w.emit(EventKind::MonitorCreated, id, json(&monitor));
+        w.commit().await?;
+        Ok(monitor)
+    }
+
+    pub(super) async fn update_monitor_tx(
+        &self,
+        id: MonitorId,
+        patch: MonitorPatch,
+        actor: &Actor,
+    ) -> StoreResult<Monitor> {
+        let mut w = self.begin(actor).await?;
+        w.lock_monitor(id).await?;
+        let current = w.load_monitor(id).await?;
+        let before: BTreeSet<ComponentId> =
+            current.components.iter().map(|c| c.component_id).collect();
+        let pausing = patch.paused == Some(true) && !current.paused;
+        let check = patch.check.unwrap_or_else(|| current.check.clone());
+        let policy_changed = patch.policy.as_ref().is_some_and(|p| *p != current.policy);
+        let check_changed = check != current.check;
+        let policy = patch.policy.unwrap_or_else(|| current.policy.clone());
+        // A paused monitor, or one whose check or thresholds changed, starts over: its old
+        // results say nothing about the new check, and it must not keep holding a status.
+        let restart = pausing || check_changed || policy_changed;
+        let (health, since, flapping, memory) = if restart {
+            (Health::Pending, w.now, false, Memory::default())
+        } else {
+            (
+                current.health,
+                current.health_since,
+                current.flapping,
+                current.memory.clone(),
+            )
+        };
+        sqlx::query(
+            "UPDATE monitors SET name = $2, description = $3, kind = $4, settings = $5, interval_seconds = $6, \
+                    timeout_ms = $7, policy = $8, tags = $9, paused = $10, auto_incidents = $11, health = $12, \
+                    health_since = $13, flapping = $14, memory = $15, updated_at = $16 \
+              WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(patch.name.unwrap_or_else(|| current.name.clone()))
+        .bind(patch.description.unwrap_or_else(|| current.description.clone()))
+        .bind(check.kind())
+        .bind(to_json(&check))
+        .bind(patch.interval_seconds.unwrap_or(current.interval_seconds) as i64)
+        .bind(patch.timeout_ms.unwrap_or(current.timeout_ms) as i64)
+        .bind(to_json(&policy))
+        .bind(to_json(patch.tags.as_ref().unwrap_or(&current.tags)))
+        .bind(patch.paused.unwrap_or(current.paused) as i64)
+        .bind(patch.auto_incidents.unwrap_or(current.auto_incidents) as i64)
+        .bind(health.as_str())
+        .bind(since.to_db())
+        .bind(flapping as i64)
+        .bind(to_json(&memory))
+        .bind(w.now.to_db())
+        .execute(&mut *w.tx)
+        .await
+        .map_err(map_err)?;
+        if let Some(components) = &patch.components {
+            w.set_monitor_components(id, components).await?;
+        }
+        let monitor = w.load_monitor(id).await?;
+        let mut affected = before;
+        affected.extend(monitor.components.iter().map(|c| c.component_id));
+        w.recompute_components(affected).await?;
+        w.emit(EventKind::MonitorUpdated, id, json(&monitor));
+        w.commit().await?;
+        Ok(monitor)
+    }
+
+    pub(super) async fn delete_monitor_tx(&self, id: MonitorId, actor: &Actor) -> StoreResult<()> {
+        let mut w = self.begin(actor).await?;
+        w.lock_monitor(id).await?;
+        let monitor = w.load_monitor(id).await?;
+        if monitor.managed_by == ManagedBy::Config {
+            return Err(StoreError::conflict(
+                "managed_by_config",
+                format!(
+                    "monitor `{id}` is declared in the configuration file (as `{}`); remove it there",
+                    monitor.config_key.as_deref().unwrap_or("?")
+                ),
+            ));
+        }
+        sqlx::query("DELETE FROM monitors WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *w.tx)
+            .await
+            .map_err(map_err)?;
+        w.recompute_components(monitor.components.iter().map(|c| c.component_id))
+            .await?;
+        w.emit(EventKind::MonitorDeleted, id, json(&monitor));
+        w.commit().await
+    }
+
+    pub(super) async fn get_monitor_q(&self, id: MonitorId) -> StoreResult<Monitor> {
+        let mut conn = self.conn().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {MONITOR_COLUMNS} FROM monitors WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(map_err)?
+        .ok_or_else(|| StoreError::not_found("monitor", id))?;
+        let mut monitors = vec![monitor_from_row(&row)?];
+        fill_monitors(&mut conn, &mut monitors).await?;
+        Ok(monitors.remove(0))
+    }
+
+    pub(super) async fn list_monitors_q(&self, page: PageRequest) -> StoreResult<Page<Monitor>> {
+        let after = match &page.cursor {
+            None => String::new(),
+            Some(c) => decode_cursor(c, 1)?.remove(0),
+        };
+        let mut conn = self.conn().await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {MONITOR_COLUMNS} FROM monitors WHERE id > $1 ORDER BY id LIMIT $2"
+        ))
+        .bind(after)
+        .bind(page.limit as i64 + 1)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        let mut items = rows
+            .iter()
+            .map(monitor_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let next_cursor = if items.len() > page.limit as usize {
+            items.truncate(page.limit as usize);
+            items.last().map(|m| encode_cursor(&[&m.id.to_string()]))
+        } else {
+            None
+        };
+        fill_monitors(&mut conn, &mut items).await?;
+        Ok(Page { items, next_cursor })
+    }
+
+    pub(super) async fn all_monitors_q(&self) -> StoreResult<Vec<Monitor>> {
+        let mut conn = self.conn().await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {MONITOR_COLUMNS} FROM monitors ORDER BY id"
+        ))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        let mut items = rows
+            .iter()
+            .map(monitor_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        fill_monitors(&mut conn, &mut items).await?;
+        Ok(items)
+    }
+
+    pub(super) async fn find_push_monitor_q(&self, hash: &str) -> StoreResult<Option<Monitor>> {
+        let mut conn = self.conn().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {MONITOR_COLUMNS} FROM monitors WHERE push_token_hash = $1"
+        ))
+        .bind(hash)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let mut monitors = vec![monitor_from_row(&row)?];
+        fill_monitors(&mut conn, &mut monitors).await?;
+        Ok(monitors.pop())
+    }
+
+    pub(super) async fn record_checks_tx(&self, batch: &[RecordedCheck]) -> StoreResult<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        // No events: a write of results only, so `begin`'s actor is never recorded.
+        let mut w = self.begin(&Actor::system()).await?;
+        for item in batch {
+            let r = &item.record;
+            // The monitor's row first: if it was deleted meanwhile, its result is dropped.
+            let updated = sqlx::query(
+                "UPDATE monitors SET last_checked_at = $2, last_outcome = $3, last_message = $4, memory = $5 \
+                  WHERE id = $1 AND (last_checked_at IS NULL OR last_checked_at <= $2)",
+            )
+            .bind(r.monitor_id.to_string())
+            .bind(r.at.to_db())
+            .bind(r.outcome.as_str())
+            .bind(r.message.clone())
+            .bind(to_json(&item.memory))
+            .execute(&mut *w.tx)
+            .await
+            .map_err(map_err)?;
+            if updated.rows_affected() == 0 {
+                let exists = sqlx::query("SELECT 1 AS hit FROM monitors WHERE id = $1")
+                    .bind(r.monitor_id.to_string())
+                    .fetch_optional(&mut *w.tx)
+                    .await
+                    .map_err(map_err)?;
+                if exists.is_none() {
+                    continue;
+                }
+            }
+            sqlx::query(
+                "INSERT INTO check_results (monitor_id, at, location, outcome, error_class, message, \
+                     status_code, latency_us, report) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(r.monitor_id.to_string())
+            .bind(r.at.to_db())
+            .bind(r.location.clone())
+            .bind(r.outcome.as_str())
+            .bind(r.error.map(|e| e.as_str()))
+            .bind(r.message.clone())
+            .bind(r.status_code.map(i64::from))
+            .bind((r.latency_ms * 1000.0).round() as i64)
+            .bind(to_json(&r.report))
+            .execute(&mut *w.tx)
+            .await
+            .map_err(map_err)?;
+        }
+        w.commit().await
+    }
+
+    pub(super) async fn apply_transition_tx(
+        &self,
+        id: MonitorId,
+        transition: &Transition,
+        memory: &Memory,
+    ) -> StoreResult<Monitor> {
+        let mut w = self.begin(&Actor::system()).await?;
+        w.lock_monitor(id).await?;
+        sqlx::query(
+            "UPDATE monitors SET health = $2, health_since = $3, flapping = $4, memory = $5, updated_at = $6 \
+              WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(transition.to.as_str())
+        .bind(transition.at.to_db())
+        .bind(transition.flapping as i64)
+        .bind(to_json(memory))
+        .bind(w.now.to_db())
+        .execute(&mut *w.tx)
+        .await
+        .map_err(map_err)?;
+        let monitor = w.load_monitor(id).await?;
+        w.emit(
+            EventKind::MonitorStateChanged,
+            id,
+            serde_json::json!({ "monitor": monitor, "transition": transition }),
+        );
+
+        let open = w.monitor_incident(&monitor).await?;
+        let partners = match open {
+            Some((incident, true, _)) => w.failing_partners(incident, id).await?,
+            _ => Vec::new(),
+        };
+        let ctx = IncidentContext {
+            auto_incidents: monitor.auto_incidents,
+            in_maintenance: w.in_maintenance(&monitor).await?,
+            down_status: ComponentStatus::worst(monitor.components.iter().map(|c| c.down_status))
+                .unwrap_or(DEFAULT_DOWN_STATUS),
+            open_incident: open.map(|(_, own, taken_over)| OpenIncident {
+                monitor_health: own.then_some(transition.from),
+                taken_over,
+                other_monitors_failing: !partners.is_empty(),
+            }),
+        };
+        let action = incident_action(transition, &ctx);
+        tracing::info!(monitor.id = %id, from = transition.from.as_str(), to = transition.to.as_str(),
+            action = ?action, "monitor health changed");
+        let at = transition.at.hhmm_utc();
+        match (action, open) {
+            (IncidentAction::Open { .. }, _) => {
+                w.open_monitor_incident(&monitor, transition).await?;
+            }
+            (IncidentAction::Join { .. }, Some((incident, _, _))) => {
+                w.link_monitor_incident(id, Some(incident)).await?;
+                let body = format!(
+                    "Also failing since {at}: **{}**. Latest result: {}",
+                    monitor.name,
+                    evidence_line(transition)
+                );
+                w.post_monitor_update(
+                    incident,
+                    None,
+                    body,
+                    holds_of(&monitor, transition.to),
+                    None,
+                )
+                .await?;
+            }
+            (IncidentAction::Worsen { .. }, Some((incident, _, _))) => {
+                let holds = holds_of(&monitor, transition.to);
+                let impact = IncidentImpact::from_component_status(ComponentStatus::worst(
+                    holds.iter().filter_map(|c| c.status),
+                ));
+                let body = format!(
+                    "**{}** is now {} (since {at}). Latest result: {}",
+                    monitor.name,
+                    transition.to.as_str(),
+                    evidence_line(transition)
+                );
+                w.post_monitor_update(incident, None, body, holds, Some(impact))
+                    .await?;
+            }
+            (IncidentAction::NoteFlapping, Some((incident, _, _))) => {
+                let body = format!(
+                    "**{}** is flapping: its checks keep changing between passing and failing. \
+                     Pharos waits for it to settle before posting more.",
+                    monitor.name
+                );
+                w.post_monitor_update(incident, None, body, Vec::new(), None)
+                    .await?;
+            }
+            (IncidentAction::PostRecovery, Some((incident, _, _))) => {
+                let body = if partners.is_empty() {
+                    format!(
+                        "**{}** has recovered: checks pass again since {at}.",
+                        monitor.name
+                    )
+                } else {
+                    format!(
+                        "**{}** has recovered (since {at}); still failing: {}.",
+                        monitor.name,
+                        partners.join(", ")
+                    )
+                };
+                w.post_monitor_update(incident, None, body, holds_of(&monitor, Health::Up), None)
+                    .await?;
+                w.link_monitor_incident(id, None).await?;
+            }
+            (IncidentAction::Resolve, Some((incident, _, _))) => {
+                w.link_monitor_incident(id, None).await?;
+                let body = format!(
+                    "**{}** has recovered: checks pass again since {at}. Resolved by Pharos.",
+                    monitor.name
+                );
+                w.post_monitor_update(
+                    incident,
+                    Some(IncidentStatus::Resolved),
+                    body,
+                    holds_of(&monitor, Health::Up),
+                    None,
+                )
+                .await?;
+            }
+            _ => {}
+        }
+        // The monitor's own hold follows its health, incident or not.
+        let components: Vec<ComponentId> =
+            monitor.components.iter().map(|c| c.component_id).collect();
+        w.recompute_components(components).await?;
+        let monitor = w.load_monitor(id).await?;
+        w.commit().await?;
+        Ok(monitor)
+    }
+
+    pub(super) async fn recent_checks_q(
+        &self,
+        id: MonitorId,
+        limit: u32,
+    ) -> StoreResult<Vec<CheckRecord>> {
+        let mut conn = self.conn().await?;
+        let rows = sqlx::query(
+            "SELECT monitor_id, at, location, outcome, error_class, message, status_code, latency_us, report \
+               FROM check_results WHERE monitor_id = $1 ORDER BY at DESC LIMIT $2",
+        )
+        .bind(id.to_string())
+        .bind(limit as i64)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(check_from_row).collect()
+    }
+}
