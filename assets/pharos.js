@@ -1,9 +1,10 @@
 // Pharos status page script (served at /assets/pharos.js). Progressive only: every page is
-// complete without it. It does two things:
+// complete without it. It does three things:
 //  1. shows each <time data-local> in the reader's time zone (the server writes UTC, and
 //     keeps the UTC text as the element's tooltip);
 //  2. shows an uptime bar day's details under the bar on hover or tap, since touch screens
-//     show no SVG tooltips.
+//     show no SVG tooltips;
+//  3. says again how long ago each monitored component was checked, relative to now.
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -34,6 +35,28 @@
     }
   }
 
+  // "Checked 3 minutes ago": the server wrote it when the page was built; say it again
+  // relative to now, since a page may be cached or left open.
+  function checkedAgo() {
+    var times = document.querySelectorAll("time[data-ago]");
+    var now = Date.now();
+    for (var i = 0; i < times.length; i++) {
+      var el = times[i];
+      var at = new Date(el.getAttribute("datetime")).getTime();
+      if (isNaN(at)) continue;
+      var minutes = Math.max(0, Math.floor((now - at) / 60000));
+      var text;
+      if (minutes < 1) text = "just now";
+      else if (minutes < 60) text = minutes === 1 ? "1 minute ago" : minutes + " minutes ago";
+      else if (minutes < 2880) {
+        var hours = Math.floor(minutes / 60);
+        text = hours === 1 ? "1 hour ago" : hours + " hours ago";
+      } else text = Math.floor(minutes / 1440) + " days ago";
+      el.title = el.getAttribute("datetime");
+      el.textContent = "Checked " + text;
+    }
+  }
+
   function barDetails() {
     var bars = document.querySelectorAll("svg.bar");
     for (var i = 0; i < bars.length; i++) {
@@ -57,6 +80,7 @@
 
   function start() {
     localTimes();
+    checkedAgo();
     barDetails();
   }
 

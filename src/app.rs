@@ -1,9 +1,9 @@
 //! Wiring: turns a validated [`Config`] into a running server and stops it cleanly.
 //!
 //! [`App::build`] prepares the data folder, opens the database (applying migrations) and
-//! reconciles the configuration's declared components. [`App::run`] serves a bound listener
-//! until the shutdown future completes, then lets in-flight requests finish, stops the
-//! background tasks and closes the database.
+//! reconciles the configuration's declared components and monitors. [`App::run`] serves a
+//! bound listener until the shutdown future completes, then lets in-flight requests finish,
+//! stops the background tasks and closes the database.
 
 use crate::clock::Clock;
 use crate::config::{redact_url, Config};
@@ -75,12 +75,13 @@ pub async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Resul
 }
 
 /// Everything that needs the database before the app is fully up: migrations, the declared
-/// components, the first snapshot. Run at start and, when the database was away then, again
+/// components and monitors, the first snapshot. Run at start and, when the database was away then, again
 /// until it succeeds.
 struct Preparation {
     store: Arc<SqlStore>,
     groups: Vec<crate::store::DeclaredGroup>,
     components: Vec<crate::store::DeclaredComponent>,
+    monitors: Vec<crate::store::DeclaredMonitor>,
     ready: Arc<AtomicBool>,
 }
 
@@ -89,14 +90,19 @@ impl Preparation {
         self.store.migrate().await?;
         let report = self
             .store
-            .reconcile_config(&self.groups, &self.components, &Actor::config())
+            .reconcile_config(
+                &self.groups,
+                &self.components,
+                &self.monitors,
+                &Actor::config(),
+            )
             .await?;
         if report != Default::default() {
             tracing::info!(
                 created = report.created,
                 updated = report.updated,
                 released = report.released,
-                "reconciled declared components"
+                "reconciled declared components and monitors"
             );
         }
         self.ready.store(true, Ordering::SeqCst);
@@ -155,6 +161,7 @@ impl App {
             store: store.clone(),
             groups: config.groups.clone(),
             components: config.components.clone(),
+            monitors: config.monitors.clone(),
             ready: ready.clone(),
         };
         match preparation.run(&projector).await {
@@ -213,6 +220,13 @@ impl App {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let ticker = tokio::spawn(maintenance_ticker(self.state.clone(), stop_rx.clone()));
+        let rollups = tokio::spawn(crate::monitor::rollup::run(
+            self.state.store.clone(),
+            self.state.clock.clone(),
+            self.state.db_ready.clone(),
+            stop_rx.clone(),
+            Duration::from_secs(u64::from(self.config.raw_retention_days) * 86_400),
+        ));
         let stop_rx_scheduler = stop_rx.clone();
         let router = self.router();
         let projector = Arc::new(self.projector);
@@ -246,6 +260,7 @@ impl App {
         served.context("serving HTTP")?;
         let _ = stop_tx.send(true);
         let _ = ticker.await;
+        let _ = rollups.await;
         let _ = projector_task.await;
         let _ = scheduler_task.await;
         self.store.close().await;

@@ -217,10 +217,11 @@ pub async fn run(cli: Cli) -> ExitCode {
             match load_config(&o) {
                 Ok(c) => {
                     println!(
-                        "{}: valid ({} component groups, {} components declared; database {})",
+                        "{}: valid ({} component groups, {} components, {} monitors declared; database {})",
                         path.display(),
                         c.groups.len(),
                         c.components.len(),
+                        c.monitors.len(),
                         config::redact_url(&c.database_url)
                     );
                     ExitCode::SUCCESS

@@ -5,8 +5,12 @@
 //! Validation collects every problem rather than stopping at the first, and each message names
 //! the key, the bad value and what is expected. Unknown keys in the file are errors: a typo
 //! must not silently fall back to a default.
+//!
+//! `[[monitors]]` entries are read and validated in [`monitors`].
 
-use crate::store::{DeclaredComponent, DeclaredGroup};
+mod monitors;
+
+use crate::store::{DeclaredComponent, DeclaredGroup, DeclaredMonitor};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -25,8 +29,12 @@ pub struct Config {
     pub page: PageSettings,
     /// Failed authentications allowed per client address per minute before 429.
     pub auth_failures_per_minute: u32,
+    /// Days raw check results are kept; their hourly and daily roll-ups are kept for good.
+    pub raw_retention_days: u32,
     pub groups: Vec<DeclaredGroup>,
     pub components: Vec<DeclaredComponent>,
+    /// Monitors declared in the file; their components are keys of `components`.
+    pub monitors: Vec<DeclaredMonitor>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,9 +124,13 @@ struct FileConfig {
     #[serde(default)]
     http: HttpSection,
     #[serde(default)]
+    monitoring: MonitoringSection,
+    #[serde(default)]
     component_groups: Vec<GroupDecl>,
     #[serde(default)]
     components: Vec<ComponentDecl>,
+    #[serde(default)]
+    monitors: Vec<monitors::MonitorDecl>,
     /// Keys that are not settings: reported as problems with all the others (see `unknown_keys`).
     #[serde(flatten)]
     unknown: UnknownKeys,
@@ -163,6 +175,14 @@ struct FooterLinkDecl {
 #[derive(Debug, Default, Deserialize)]
 struct HttpSection {
     auth_failures_per_minute: Option<i64>,
+    /// Keys that are not settings: reported as problems with all the others (see `unknown_keys`).
+    #[serde(flatten)]
+    unknown: UnknownKeys,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct MonitoringSection {
+    raw_retention_days: Option<i64>,
     /// Keys that are not settings: reported as problems with all the others (see `unknown_keys`).
     #[serde(flatten)]
     unknown: UnknownKeys,
@@ -217,6 +237,10 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
         "PHAROS_HTTP_AUTH_FAILURES_PER_MINUTE",
         "http.auth_failures_per_minute",
     ),
+    (
+        "PHAROS_MONITORING_RAW_RETENTION_DAYS",
+        "monitoring.raw_retention_days",
+    ),
 ];
 
 /// Reads the file (if any), then applies the environment and the flags, then validates.
@@ -259,6 +283,7 @@ fn unknown_keys(file: &FileConfig) -> Vec<String> {
         ("database", &file.database.unknown),
         ("page", &file.page.unknown),
         ("http", &file.http.unknown),
+        ("monitoring", &file.monitoring.unknown),
     ] {
         keys.extend(unknown.keys().map(|k| format!("{section}.{k}")));
     }
@@ -278,6 +303,9 @@ fn unknown_keys(file: &FileConfig) -> Vec<String> {
     }
     for (i, c) in file.components.iter().enumerate() {
         keys.extend(c.unknown.keys().map(|k| format!("components[{i}].{k}")));
+    }
+    for (i, m) in file.monitors.iter().enumerate() {
+        keys.extend(monitors::unknown_keys(i, m));
     }
     keys
 }
@@ -371,6 +399,14 @@ fn resolve(
         20,
         1..=100_000,
     );
+    let raw_retention_days = int_setting(
+        &mut problems,
+        "monitoring.raw_retention_days",
+        env("PHAROS_MONITORING_RAW_RETENTION_DAYS"),
+        file.monitoring.raw_retention_days,
+        14,
+        1..=3650,
+    );
 
     let page_name = env("PHAROS_PAGE_NAME")
         .or(file.page.name)
@@ -415,6 +451,8 @@ fn resolve(
     let footer_links = footer_links(&mut problems, file.page.footer_links);
 
     let (groups, components) = declared(&mut problems, file.component_groups, file.components);
+    let component_keys = components.iter().map(|c| c.key.as_str()).collect();
+    let monitors = monitors::declared_monitors(&mut problems, file.monitors, &component_keys);
 
     if !problems.is_empty() {
         return Err(ConfigError { problems });
@@ -435,8 +473,10 @@ fn resolve(
             footer_links,
         },
         auth_failures_per_minute,
+        raw_retention_days,
         groups,
         components,
+        monitors,
     })
 }
 
@@ -689,6 +729,25 @@ mod tests {
             resolve(file, &overrides, &no_env).unwrap().listen.port(),
             9100
         );
+    }
+
+    #[test]
+    fn raw_result_retention_is_configurable_and_checked() {
+        assert_eq!(from_text("", &no_env).unwrap().raw_retention_days, 14);
+        let config = from_text("[monitoring]\nraw_retention_days = 30\n", &no_env).unwrap();
+        assert_eq!(config.raw_retention_days, 30);
+        let env = |k: &str| (k == "PHAROS_MONITORING_RAW_RETENTION_DAYS").then(|| "7".to_string());
+        assert_eq!(
+            from_text("[monitoring]\nraw_retention_days = 30\n", &env)
+                .unwrap()
+                .raw_retention_days,
+            7
+        );
+        let err = from_text("[monitoring]\nraw_retention_days = 0\nkeep = 1\n", &no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("monitoring.raw_retention_days"), "{err}");
+        assert!(err.contains("monitoring.keep"), "{err}");
     }
 
     #[test]

@@ -410,6 +410,7 @@ async fn seed(app: &TestApp) -> Seeded {
                 only_show_if_degraded: false,
                 start_date: None,
             }],
+            &[],
             &Actor::cli(),
         )
         .await

@@ -1,8 +1,9 @@
 //! The `pharos` binary as an operator meets it: started in an empty folder with no flags but
 //! `--listen 127.0.0.1:0`, stopped with SIGTERM and started again over the same data; tokens
 //! made with `pharos token create` and revoked with `pharos token revoke`; `--help`,
-//! `--version`, `migrate` and `config check`; components declared in a configuration file;
-//! which of flag, environment and file wins; and clear failures for bad database URLs.
+//! `--version`, `migrate` and `config check`; components and monitors declared in a
+//! configuration file (a monitor checking a local target); which of flag, environment and file
+//! wins; and clear failures for bad database URLs.
 //!
 //! Every test runs the real executable (see `common::process`) and talks to it over HTTP, so
 //! what is checked is what a user sees: exit codes, stdout, stderr and files on disk. The
@@ -15,6 +16,8 @@ use common::process::{pharos, run, Output, Server};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// Asserts that a stopped server exited 0 after SIGTERM and said so.
 fn assert_clean_stop(out: &Output) {
@@ -331,12 +334,21 @@ name = "Core"
 key = "api"
 name = "API"
 group = "core"
+
+[[monitors]]
+key = "api-health"
+name = "API health"
+components = ["api"]
+[monitors.check]
+kind = "http"
+url = "https://api.example.com/health"
 "#,
     )
     .expect("write config");
     let out = run(pharos(dir.path()).args(["config", "check"]).arg(&good));
     out.assert_success("config check on a valid file");
     assert!(out.stdout.contains("valid"), "{out}");
+    assert!(out.stdout.contains("1 monitors declared"), "{out}");
 
     let bad = dir.path().join("bad.toml");
     std::fs::write(
@@ -345,13 +357,29 @@ group = "core"
 listne = "127.0.0.1:9999"
 listen = "somewhere"
 log_format = "xml"
+
+[[monitors]]
+key = "api-health"
+name = "API health"
+components = ["nope"]
+[monitors.check]
+kind = "http"
+url = "ftp://api.example.com/health"
 "#,
     )
     .expect("write config");
     let out = run(pharos(dir.path()).args(["config", "check"]).arg(&bad));
     out.assert_failure("config check on a bad file");
     assert_no_panic(&out);
-    for needle in ["listne", "listen", "somewhere", "log_format", "xml"] {
+    for needle in [
+        "listne",
+        "listen",
+        "somewhere",
+        "log_format",
+        "xml",
+        "monitors[0].check.url",
+        "monitors[0].components[0]: `nope`",
+    ] {
         assert!(
             out.stderr.contains(needle),
             "stderr lacks {needle:?}: {out}"
@@ -449,6 +477,160 @@ group = "core"
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["error"]["code"], "managed_by_config");
     assert_eq!(components(&server, &token).await.len(), 2);
+    assert_clean_stop(&server.terminate());
+}
+
+/// A local HTTP target for declared monitors: answers 200 on `/health` and counts requests.
+async fn health_target() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let app = axum::Router::new().route(
+        "/health",
+        axum::routing::get(move || {
+            let counted = counted.clone();
+            async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the target");
+    let addr = listener.local_addr().expect("target address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, hits)
+}
+
+/// Monitors listed by the management API.
+async fn monitors(server: &Server, token: &str) -> Vec<Value> {
+    let (status, page) = server
+        .call(Some(token), Method::GET, "/api/v1/monitors", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["data"].as_array().expect("data").clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitors_declared_in_the_config_file_run_are_protected_and_released() {
+    let (target, hits) = health_target().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("pharos.toml");
+    let base = r#"
+data_dir = "state"
+
+[[components]]
+key = "api"
+name = "API"
+"#;
+    std::fs::write(
+        &config,
+        format!(
+            r#"{base}
+[[monitors]]
+key = "api-health"
+name = "API health"
+interval_seconds = 10
+components = [{{ component = "api", down_status = "partial_outage" }}]
+tags = ["prod"]
+[monitors.check]
+kind = "http"
+url = "http://{target}/health"
+[monitors.policy]
+down_after = 2
+"#
+        ),
+    )
+    .expect("write config");
+    let config = config.to_str().expect("utf-8 path");
+    let token = create_token(dir.path(), &["--name", "ops", "--config", config]);
+    let serve = ["serve", "--config", config, "--listen", "127.0.0.1:0"];
+    let server = Server::start(pharos(dir.path()).args(serve));
+
+    let listed = monitors(&server, &token).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let monitor = &listed[0];
+    assert_eq!(monitor["name"], "API health");
+    assert_eq!(monitor["managed_by"], "config");
+    assert_eq!(monitor["config_key"], "api-health");
+    assert_eq!(monitor["interval_seconds"], 10);
+    assert_eq!(monitor["timeout_ms"], 5000, "half the interval by default");
+    assert_eq!(monitor["policy"]["down_after"], 2);
+    assert_eq!(monitor["tags"], json!(["prod"]));
+    let api = components(&server, &token).await;
+    assert_eq!(
+        monitor["components"],
+        json!([{ "component_id": api[0]["id"], "down_status": "partial_outage" }]),
+        "the component key resolved to the declared component's id"
+    );
+    let id = monitor["id"].as_str().expect("id").to_string();
+
+    // It runs: a result arrives from the target (within one interval and one batch).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(45);
+    loop {
+        let (status, checks) = server
+            .call(
+                Some(&token),
+                Method::GET,
+                &format!("/api/v1/monitors/{id}/checks"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{checks}");
+        if checks.as_array().is_some_and(|c| !c.is_empty()) {
+            assert_eq!(checks[0]["outcome"], "up", "{checks}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no check result within 45 s\n--- stderr ---\n{}",
+            server.stderr_so_far()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(hits.load(Ordering::SeqCst) >= 1);
+
+    // The file is the source of truth: no deleting, no editing, but pausing is allowed.
+    let path = format!("/api/v1/monitors/{id}");
+    let (status, body) = server.call(Some(&token), Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "managed_by_config");
+    let (status, body) = server
+        .call(
+            Some(&token),
+            Method::PATCH,
+            &path,
+            Some(json!({ "interval_seconds": 60 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "managed_by_config");
+    let (status, body) = server
+        .call(
+            Some(&token),
+            Method::PATCH,
+            &path,
+            Some(json!({ "paused": true })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["paused"], true);
+    assert_clean_stop(&server.terminate());
+
+    // Removed from the file: released to the API at the next start, not deleted.
+    std::fs::write(dir.path().join("pharos.toml"), base).expect("rewrite config");
+    let server = Server::start(pharos(dir.path()).args(serve));
+    let listed = monitors(&server, &token).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["id"], id.as_str());
+    assert_eq!(listed[0]["managed_by"], "api");
+    assert_eq!(listed[0]["config_key"], Value::Null);
+    assert_eq!(listed[0]["paused"], true, "the operator's pause is kept");
+    let (status, body) = server.call(Some(&token), Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert!(monitors(&server, &token).await.is_empty());
     assert_clean_stop(&server.terminate());
 }
 

@@ -184,6 +184,38 @@ async fn an_outage_opens_one_incident_and_recovery_resolves_it(app: TestApp) {
         (monitor_health(&app, id).await == "up").then_some(())
     })
     .await;
+    // "Last checked" for the monitored component, in /api/v2 and on the page.
+    wait_for("last_checked_at on the monitored component", || async {
+        let summary: Value = app
+            .client
+            .get(app.url("/api/v2/summary.json"))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let c = summary["components"]
+            .as_array()?
+            .iter()
+            .find(|c| c["id"] == component.as_str())?
+            .clone();
+        c["last_checked_at"].as_str().map(|_| ())
+    })
+    .await;
+    let page = app
+        .client
+        .get(app.url("/"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("page text");
+    assert!(
+        page.contains("data-ago>Checked "),
+        "no \"Checked ...\" on the page"
+    );
 
     target.set(500);
     wait_for("the component to show major_outage on /api/v2", || async {
@@ -237,6 +269,25 @@ async fn an_outage_opens_one_incident_and_recovery_resolves_it(app: TestApp) {
         Some(1),
         "exactly one incident: {all}"
     );
+    // The latency chart shows the outage's failed checks.
+    let chart = app
+        .client
+        .get(app.url(&format!("/api/v1/monitors/{id}/latency.svg?hours=1")))
+        .bearer_auth(&app.read_token)
+        .send()
+        .await
+        .expect("chart");
+    assert_eq!(chart.status(), StatusCode::OK);
+    assert_eq!(
+        chart.headers()["content-type"].to_str().unwrap_or_default(),
+        "image/svg+xml"
+    );
+    let svg = chart.text().await.expect("svg");
+    assert!(
+        svg.starts_with("<svg") && svg.contains("API health: latency"),
+        "{svg}"
+    );
+    assert!(svg.contains("checks failed"), "{svg}");
     let (_, events) = app.get("/api/v1/events?limit=500").await;
     let kinds: Vec<String> = events["data"]
         .as_array()
@@ -301,6 +352,98 @@ both_backends!(
     an_outage_opens_one_incident_and_recovery_resolves_it,
     an_outage_opens_one_incident_and_recovery_resolves_it
 );
+
+/// An HTTP target that notes when each request arrived.
+async fn logging_target() -> (
+    SocketAddr,
+    Arc<std::sync::Mutex<Vec<chrono::DateTime<chrono::Utc>>>>,
+) {
+    let hits: Arc<std::sync::Mutex<Vec<chrono::DateTime<chrono::Utc>>>> = Arc::default();
+    let app =
+        axum::Router::new()
+            .route(
+                "/health",
+                get(
+                    |State(hits): State<
+                        Arc<std::sync::Mutex<Vec<chrono::DateTime<chrono::Utc>>>>,
+                    >| async move {
+                        hits.lock().unwrap().push(chrono::Utc::now());
+                        "ok"
+                    },
+                ),
+            )
+            .with_state(hits.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind target");
+    let addr = listener.local_addr().expect("target addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, hits)
+}
+
+/// The database goes away while checks run (PostgreSQL behind a proxy the test cuts): the
+/// results are kept and written when it returns, none lost. Every request the target saw
+/// during the outage has its stored result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_of_checks_during_a_database_outage_are_written_afterwards() {
+    let Some(url) = common::postgres::fresh_database_url().await else {
+        return;
+    };
+    let (proxy, proxied) = common::proxy::Proxy::in_front_of(&url).await;
+    let app = common::app::spawn_on(proxied).await;
+    let (addr, hits) = logging_target().await;
+    let id = fast_monitor(
+        &app,
+        "through an outage",
+        json!({ "kind": "http", "url": format!("http://{addr}/health") }),
+        800,
+        &[],
+    )
+    .await;
+    wait_for("two stored results", || async {
+        let checks = app.store.recent_checks(id, 10).await.ok()?;
+        (checks.len() >= 2).then_some(())
+    })
+    .await;
+
+    proxy.cut();
+    let cut_at = chrono::Utc::now();
+    let seen = hits.lock().unwrap().len();
+    wait_for("four checks during the outage", || async {
+        (hits.lock().unwrap().len() >= seen + 4).then_some(())
+    })
+    .await;
+    // While the database is away the API says so; the checks go on.
+    let (status, _) = app.get(&format!("/api/v1/monitors/{id}")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let restored_at = chrono::Utc::now();
+    proxy.restore();
+
+    let during: Vec<_> = hits
+        .lock()
+        .unwrap()
+        .iter()
+        .copied()
+        .filter(|h| *h > cut_at && *h < restored_at)
+        .collect();
+    assert!(during.len() >= 4, "{during:?}");
+    wait_for("every check of the outage to be stored", || async {
+        let checks = app.store.recent_checks(id, 1000).await.ok()?;
+        // Each request matches the result of the check that made it, started just before.
+        let all_stored = during.iter().all(|hit| {
+            checks.iter().any(|c| {
+                let lead = *hit - c.at.0;
+                lead >= chrono::Duration::zero() && lead < chrono::Duration::milliseconds(700)
+            })
+        });
+        all_stored.then_some(())
+    })
+    .await;
+    app.stop().await;
+    common::postgres::drop_database(&url).await;
+}
 
 async fn a_hanging_target_does_not_delay_other_monitors(app: TestApp) {
     let hanging = Target::start().await;
@@ -495,3 +638,320 @@ both_backends!(
     the_api_validates_and_manages_monitors,
     the_api_validates_and_manages_monitors
 );
+
+/// `GET /api/v1/monitors/{id}/uptime` and `/rollups`: results stored over 30 hours (through
+/// the store, with their own times) give the same uptime before and after they are rolled up,
+/// and hour and day roll-ups that add up to them; bad queries are 400, unknown monitors 404.
+async fn uptime_and_rollups_are_served(app: TestApp) {
+    use pharos::clock::{Clock, SystemClock};
+    use pharos::domain::Timestamp;
+    use pharos::monitor::probe::{ErrorClass, Outcome, ProbeReport, Timings};
+    use pharos::monitor::rollup::Period;
+    use pharos::store::RecordedCheck;
+
+    let created = app
+        .ok(
+            Method::POST,
+            "/api/v1/monitors",
+            Some(json!({
+                "name": "history",
+                "check": { "kind": "tcp", "host": "127.0.0.1", "port": 9 },
+                "paused": true
+            })),
+            StatusCode::CREATED,
+        )
+        .await;
+    let id: MonitorId = created["id"].as_str().expect("id").parse().expect("uuid");
+    let now = SystemClock.now();
+    let first = Period::Hour.floor(Timestamp::from_datetime(
+        now.0 - chrono::Duration::hours(30),
+    ));
+    // Every 10 minutes up to 5 minutes ago; one in four fails, one in six is degraded.
+    let mut inputs: Vec<(Timestamp, Outcome)> = Vec::new();
+    let mut at = first;
+    let mut k = 0;
+    while at.0 < now.0 - chrono::Duration::minutes(5) {
+        let outcome = if k % 4 == 1 {
+            Outcome::Down
+        } else if k % 6 == 2 {
+            Outcome::Degraded
+        } else {
+            Outcome::Up
+        };
+        inputs.push((at, outcome));
+        at = Timestamp::from_datetime(at.0 + chrono::Duration::minutes(10));
+        k += 1;
+    }
+    let batch: Vec<RecordedCheck> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, (at, outcome))| {
+            let timings = Timings {
+                total_ms: 10.0 + i as f64,
+                ..Timings::default()
+            };
+            let mut report = match outcome {
+                Outcome::Down => ProbeReport::down(ErrorClass::Connect, "refused", timings),
+                _ => ProbeReport::up("ok", timings),
+            };
+            report.outcome = *outcome;
+            RecordedCheck {
+                record: pharos::monitor::model::CheckRecord::new(id, *at, report),
+                memory: Default::default(),
+            }
+        })
+        .collect();
+    app.store
+        .record_checks(&batch)
+        .await
+        .expect("record checks");
+
+    let expected = |as_of: Timestamp, days: i64| -> f64 {
+        let start = as_of.0 - chrono::Duration::days(days);
+        let window: Vec<_> = inputs.iter().filter(|(at, _)| at.0 >= start).collect();
+        let passed = window.iter().filter(|(_, o)| *o != Outcome::Down).count();
+        passed as f64 * 100.0 / window.len() as f64
+    };
+    let check_uptime = |body: Value, what: &str| {
+        assert_eq!(body["monitor_id"], id.to_string(), "{what}: {body}");
+        let as_of = Timestamp::parse(body["as_of"].as_str().expect("as_of")).expect("time");
+        let figures = &body["uptime_percent"];
+        assert_eq!(
+            figures["24h"].as_f64(),
+            Some(expected(as_of, 1)),
+            "{what}: {body}"
+        );
+        for window in ["7d", "30d", "90d", "1y"] {
+            assert_eq!(
+                figures[window].as_f64(),
+                Some(expected(as_of, 365)),
+                "{what}: {body}"
+            );
+        }
+    };
+    let path = format!("/api/v1/monitors/{id}/uptime");
+    check_uptime(
+        app.ok(Method::GET, &path, None, StatusCode::OK).await,
+        "raw results",
+    );
+    // The background task may roll up too; rolling up is idempotent either way.
+    app.store.roll_up(now).await.expect("roll up");
+    check_uptime(
+        app.ok(Method::GET, &path, None, StatusCode::OK).await,
+        "roll-ups",
+    );
+
+    let rolled = Period::Hour.floor(now);
+    let rolled_inputs = inputs.iter().filter(|(at, _)| *at < rolled).count() as u64;
+    let sum = |rows: &Value, field: &str| -> u64 {
+        rows.as_array()
+            .expect("roll-ups")
+            .iter()
+            .map(|r| r[field].as_u64().expect("count"))
+            .sum()
+    };
+    let since = first.to_db();
+    let hours = app
+        .ok(
+            Method::GET,
+            &format!("/api/v1/monitors/{id}/rollups?period=hour&since={since}"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    let list = hours.as_array().expect("hours");
+    assert!(list.len() >= 30, "{} hours", list.len());
+    assert_eq!(list[0]["period"], "hour");
+    assert_eq!(
+        list[0]["period_start"].as_str().and_then(Timestamp::parse),
+        Some(first)
+    );
+    assert_eq!(list[0]["checks"], 6);
+    assert_eq!(sum(&hours, "checks"), rolled_inputs);
+    assert_eq!(
+        sum(&hours, "down"),
+        inputs
+            .iter()
+            .filter(|(at, o)| *at < rolled && *o == Outcome::Down)
+            .count() as u64
+    );
+    assert!(list[0]["latency_p95_ms"].as_f64().is_some(), "{}", list[0]);
+    let days = app
+        .ok(
+            Method::GET,
+            &format!("/api/v1/monitors/{id}/rollups?period=day&since={since}"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert!(
+        (2..=3).contains(&days.as_array().map(Vec::len).unwrap_or(0)),
+        "{days}"
+    );
+    assert_eq!(sum(&days, "checks"), rolled_inputs);
+    // The default span of days (90) holds them all too.
+    let default_days = app
+        .ok(
+            Method::GET,
+            &format!("/api/v1/monitors/{id}/rollups"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(default_days, days);
+
+    for query in [
+        "period=week",
+        "since=yesterday",
+        "period=hour&since=2020-01-01T00:00:00Z",
+        "limit=5",
+    ] {
+        let (status, body) = app
+            .get(&format!("/api/v1/monitors/{id}/rollups?{query}"))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+    }
+    let unknown = "0190a0a0-0000-7000-8000-000000000000";
+    for path in [
+        format!("/api/v1/monitors/{unknown}/uptime"),
+        format!("/api/v1/monitors/{unknown}/rollups"),
+    ] {
+        let (status, body) = app.get(&path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "not_found");
+    }
+    let idle = app
+        .ok(
+            Method::POST,
+            "/api/v1/monitors",
+            Some(json!({
+                "name": "idle",
+                "check": { "kind": "tcp", "host": "127.0.0.1", "port": 9 },
+                "paused": true
+            })),
+            StatusCode::CREATED,
+        )
+        .await;
+    let body = app
+        .ok(
+            Method::GET,
+            &format!(
+                "/api/v1/monitors/{}/uptime",
+                idle["id"].as_str().expect("id")
+            ),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert!(
+        ["24h", "7d", "30d", "90d", "1y"]
+            .iter()
+            .all(|w| body["uptime_percent"][w].is_null()),
+        "{body}"
+    );
+    app.stop().await;
+}
+both_backends!(uptime_and_rollups_are_served, uptime_and_rollups_are_served);
+
+/// The roll-up task rolls up at once when it starts (catching up what accumulated while it
+/// was not running), prunes raw results past the retention once they are rolled up, and
+/// stops when told. Wall time is a `ManualClock`: the task reads it, it never sleeps on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rollup_task_catches_up_prunes_and_stops() {
+    use pharos::clock::ManualClock;
+    use pharos::domain::Timestamp;
+    use pharos::monitor::probe::{ProbeReport, Timings};
+    use pharos::monitor::rollup::Period;
+    use pharos::store::{RecordedCheck, SqlStore};
+
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let now = Timestamp::parse("2026-03-04T10:30:00Z").expect("now");
+    let clock = Arc::new(ManualClock::new(now));
+    let store: Arc<SqlStore> = Arc::new(
+        SqlStore::open(
+            &pharos::store::sql::ConnectOptions::new(common::postgres::sqlite_url(dir.path())),
+            clock.clone(),
+        )
+        .await
+        .expect("open store"),
+    );
+    let check: Check =
+        serde_json::from_value(json!({ "kind": "tcp", "host": "127.0.0.1", "port": 9 }))
+            .expect("check");
+    let id = store
+        .create_monitor(
+            NewMonitor {
+                name: "history".into(),
+                description: None,
+                check,
+                interval_seconds: 60,
+                timeout_ms: 1_000,
+                policy: Policy::default(),
+                components: vec![],
+                tags: vec![],
+                paused: true,
+                auto_incidents: false,
+                push_token_hash: None,
+                managed_by: ManagedBy::Api,
+                config_key: None,
+            },
+            &Actor::cli(),
+        )
+        .await
+        .expect("create monitor")
+        .id;
+    // Three days of results, one every 15 minutes, with no roll-up yet.
+    let first = Timestamp::parse("2026-03-01T10:00:00Z").expect("first");
+    let batch: Vec<RecordedCheck> = (0..4 * 72)
+        .map(|k| {
+            let at = Timestamp::from_datetime(first.0 + chrono::Duration::minutes(15 * k));
+            let report = ProbeReport::up(
+                "ok",
+                Timings {
+                    total_ms: 12.0,
+                    ..Timings::default()
+                },
+            );
+            RecordedCheck {
+                record: pharos::monitor::model::CheckRecord::new(id, at, report),
+                memory: Default::default(),
+            }
+        })
+        .collect();
+    store.record_checks(&batch).await.expect("record");
+    let cutoff = Timestamp::parse("2026-03-03T10:30:00Z").expect("a day before now");
+    let kept = batch.iter().filter(|r| r.record.at >= cutoff).count();
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let ready = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let task = tokio::spawn(pharos::monitor::rollup::run(
+        store.clone(),
+        clock.clone(),
+        ready,
+        stop_rx,
+        Duration::from_secs(86_400),
+    ));
+    // Every hour up to 10:00 (the one ending at 10:00 settled long ago), and the raw results
+    // older than a day pruned.
+    let hours = wait_for("the task to roll up and prune", || async {
+        let hours = store.monitor_rollups(id, Period::Hour, first).await.ok()?;
+        let raw = store.recent_checks(id, 1_000).await.ok()?;
+        (hours.len() == 72 && raw.len() == kept).then_some(hours)
+    })
+    .await;
+    assert_eq!(
+        hours.last().map(|h| h.period_start),
+        Timestamp::parse("2026-03-04T09:00:00Z")
+    );
+    assert!(hours
+        .iter()
+        .all(|h| h.checks == 4 && h.uptime_percent == Some(100.0)));
+    let raw = store.recent_checks(id, 1_000).await.expect("raw");
+    assert_eq!(raw.last().map(|c| c.at), Some(cutoff), "kept: the last day");
+    stop_tx.send(true).expect("stop");
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("the task stops when told")
+        .expect("the task does not panic");
+    store.close().await;
+}

@@ -40,11 +40,18 @@ const DEADLINE: Duration = Duration::from_secs(15);
 
 /// Keys Pharos adds to Statuspage's objects: `(kind, key, why)`. Statuspage clients ignore
 /// unknown keys; anything else Pharos adds must be listed here, with its reason.
-const PHAROS_EXTRAS: &[(&str, &str, &str)] = &[(
-    "incident",
-    "source",
-    "where the incident came from (manual, a monitor, a vendor): \"Detected by Pharos\"",
-)];
+const PHAROS_EXTRAS: &[(&str, &str, &str)] = &[
+    (
+        "incident",
+        "source",
+        "where the incident came from (manual, a monitor, a vendor): \"Detected by Pharos\"",
+    ),
+    (
+        "component",
+        "last_checked_at",
+        "monitored components only: when a monitor last checked it (null before the first check)",
+    ),
+];
 
 /// Keys Statuspage's documentation declares nullable although no fixture shows them null:
 /// `(kind, key, why)`. Empty today: every null Pharos sends was seen in a real response. An

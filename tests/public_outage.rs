@@ -14,80 +14,13 @@
 mod common;
 
 use common::process::{pharos, run, Server};
+use common::proxy::Proxy;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
 
 const DEADLINE: Duration = Duration::from_secs(30);
-
-/// A TCP forwarder to the database that can be cut and restored.
-struct Proxy {
-    addr: SocketAddr,
-    up: Arc<AtomicBool>,
-    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
-    acceptor: JoinHandle<()>,
-}
-
-impl Proxy {
-    async fn start(target: String) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-        let addr = listener.local_addr().expect("proxy addr");
-        let up = Arc::new(AtomicBool::new(true));
-        let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let acceptor = {
-            let (up, connections) = (up.clone(), connections.clone());
-            tokio::spawn(async move {
-                loop {
-                    let Ok((mut client, _)) = listener.accept().await else {
-                        return;
-                    };
-                    if !up.load(Ordering::SeqCst) {
-                        drop(client);
-                        continue;
-                    }
-                    let target = target.clone();
-                    let task = tokio::spawn(async move {
-                        if let Ok(mut server) = TcpStream::connect(&target).await {
-                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                        }
-                    });
-                    connections.lock().unwrap().push(task);
-                }
-            })
-        };
-        Proxy {
-            addr,
-            up,
-            connections,
-            acceptor,
-        }
-    }
-
-    /// Refuses new connections and severs the open ones.
-    fn cut(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        for task in self.connections.lock().unwrap().drain(..) {
-            task.abort();
-        }
-    }
-
-    fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.acceptor.abort();
-        self.cut();
-    }
-}
 
 fn create_token(dir: &Path, database_url: &str) -> String {
     let out = run(pharos(dir).args([
@@ -258,11 +191,7 @@ async fn postgres_outage_keeps_the_page_up_and_resumes() {
         eprintln!("skipping: PHAROS_TEST_POSTGRES_URL is not set");
         return;
     };
-    // postgres://user@HOST:PORT/db?... -> route HOST:PORT through the proxy.
-    let (scheme_user, rest) = url.split_once('@').expect("URL has user@host");
-    let (host_port, tail) = rest.split_once('/').expect("URL has a database");
-    let proxy = Proxy::start(host_port.to_string()).await;
-    let proxied = format!("{scheme_user}@{}/{tail}", proxy.addr);
+    let (proxy, proxied) = Proxy::in_front_of(&url).await;
 
     let dir = tempfile::tempdir().unwrap();
     let token = create_token(dir.path(), &proxied);

@@ -84,7 +84,7 @@ async fn migrations_are_idempotent(backend: Backend) {
         return;
     };
     let versions: Vec<i64> = MIGRATIONS.iter().map(|m| m.version).collect();
-    assert_eq!(versions, [1, 2]);
+    assert_eq!(versions, [1, 2, 3]);
     assert_eq!(
         fx.store.applied_migrations().await.expect("applied"),
         versions
@@ -142,7 +142,10 @@ async fn concurrent_opens_migrate_once(backend: Backend) {
     );
     let stores = [stores.0, stores.1, stores.2, stores.3, stores.4, stores.5];
     for store in &stores {
-        assert_eq!(store.applied_migrations().await.expect("applied"), [1, 2]);
+        assert_eq!(
+            store.applied_migrations().await.expect("applied"),
+            [1, 2, 3]
+        );
     }
     assert_eq!(
         stores[0].last_event_seq().await.expect("seq"),

@@ -42,7 +42,7 @@ fn page(state: &PublicState) -> PageJson<'_> {
 }
 
 fn component(state: &PublicState, c: &Component) -> Value {
-    json!({
+    let mut value = json!({
         "id": c.id.to_string(),
         "name": c.name,
         "status": c.status,
@@ -56,7 +56,16 @@ fn component(state: &PublicState, c: &Component) -> Value {
         "page_id": state.page.id,
         "group": false,
         "only_show_if_degraded": c.only_show_if_degraded,
-    })
+    });
+    // Pharos-only: when a monitor last checked the component. Only monitored components carry
+    // it, so a page without monitors has exactly Statuspage's shape.
+    if let Some(checks) = state.checks.get(&c.id) {
+        value["last_checked_at"] = match &checks.last_checked_at {
+            Some(at) => json!(time(at)),
+            None => Value::Null,
+        };
+    }
+    value
 }
 
 fn group(state: &PublicState, g: &ComponentGroup) -> Value {

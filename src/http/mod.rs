@@ -77,6 +77,9 @@ fn routes(auth_state: Option<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(monitors::list, monitors::create))
         .routes(routes!(monitors::get, monitors::update, monitors::delete))
         .routes(routes!(monitors::checks))
+        .routes(routes!(monitors::uptime))
+        .routes(routes!(monitors::rollups))
+        .routes(routes!(monitors::latency_chart))
         .routes(routes!(events::list));
     let api = match auth_state {
         Some(state) => api.route_layer(middleware::from_fn_with_state(state, auth::require_token)),

@@ -6,11 +6,16 @@
 //! - `evaluate`: pure functions over recent results and a clock: confirmation (N consecutive or M
 //!   of the last K failures), hysteresis on recovery, flapping, and the incident action that
 //!   follows a change of health.
+//! - `chart`: the latency chart, a server-rendered SVG (pure).
 //! - `model`: the monitor record, its check settings, and check results.
 //! - `scheduler`: runs every monitor on its interval, evaluates results and hands results and
 //!   verdicts to the store in order.
+//! - `rollup`: hourly and daily roll-ups of the results (their arithmetic, and the task that
+//!   keeps them current and prunes the raw results).
 
+pub mod chart;
 pub mod evaluate;
 pub mod model;
 pub mod probe;
+pub mod rollup;
 pub mod scheduler;

@@ -44,12 +44,12 @@ pub async fn build(store: &dyn Store, page: PageInfo, now: Timestamp) -> StoreRe
     let groups = all_pages(|p| store.list_groups(p)).await?;
     let components = all_pages(|p| store.list_components(p)).await?;
 
-    let window_start = Timestamp::from_datetime(
-        (now.0.date_naive() - Duration::days(DAYS - 1))
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight")
-            .and_utc(),
-    );
+    // Days are the page's days: the window starts at local midnight, 89 days before today.
+    let tz = page.tz();
+    let window_start = Timestamp::from_datetime(uptime::midnight(
+        now.0.with_timezone(&tz).date_naive() - Duration::days(DAYS - 1),
+        tz,
+    ));
     let mut incidents =
         all_pages(|p| store.list_incidents(IncidentFilter { open: Some(true) }, p)).await?;
     let mut cursor = None;
@@ -105,8 +105,15 @@ pub async fn build(store: &dyn Store, page: PageInfo, now: Timestamp) -> StoreRe
                 .as_deref()
                 .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
             let history = changes.get(&c.id).map(Vec::as_slice).unwrap_or(&[]);
-            (c.id, uptime::compute(history, start, now))
+            (c.id, uptime::compute(history, start, now, tz))
         })
+        .collect();
+
+    let checks = store
+        .component_checks()
+        .await?
+        .into_iter()
+        .map(|c| (c.component_id, c))
         .collect();
 
     Ok(PublicState {
@@ -118,5 +125,6 @@ pub async fn build(store: &dyn Store, page: PageInfo, now: Timestamp) -> StoreRe
         incidents,
         maintenances,
         uptime,
+        checks,
     })
 }

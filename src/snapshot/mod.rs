@@ -87,6 +87,10 @@ pub struct PublicState {
     /// Every maintenance that is upcoming, active, or recently completed, soonest first.
     pub maintenances: Vec<Maintenance>,
     pub uptime: BTreeMap<ComponentId, ComponentUptime>,
+    /// Monitored components: how many monitors drive each, and when one last checked it.
+    /// Absent from snapshots written before monitoring existed.
+    #[serde(default)]
+    pub checks: BTreeMap<ComponentId, crate::store::ComponentChecks>,
 }
 
 /// The page's overall status, by Statuspage's rules.
@@ -109,6 +113,7 @@ impl PublicState {
             incidents: Vec::new(),
             maintenances: Vec::new(),
             uptime: BTreeMap::new(),
+            checks: BTreeMap::new(),
         }
     }
 

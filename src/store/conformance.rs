@@ -24,6 +24,9 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
 
+mod rollups;
+pub use rollups::*;
+
 /// Expands `$callback! { plain: [..], shared: [..] }` with the name of every check.
 ///
 /// `plain` checks are `async fn(&dyn Store, &ManualClock)`; `shared` checks take an
@@ -55,7 +58,12 @@ macro_rules! store_conformance_checks {
                 incident_events_carry_one_update,
                 refused_writes_change_nothing,
                 tokens,
+                rollups_equal_recomputation,
+                rollups_catch_up_and_recompute_late_results,
+                prune_keeps_rollups,
+                uptime_windows,
                 reconcile_config,
+                reconcile_monitors,
             ],
             shared: [concurrent_writes, concurrent_patches],
         }
@@ -2956,6 +2964,7 @@ pub async fn event_log_flow(store: &dyn Store, clock: &ManualClock) {
                 position: 0,
             }],
             &[],
+            &[],
             &Actor::config(),
         )
         .await
@@ -3206,6 +3215,7 @@ pub async fn refused_writes_change_nothing(store: &dyn Store, _clock: &ManualClo
                 only_show_if_degraded: false,
                 start_date: None,
             }],
+            &[],
             &Actor::config(),
         ),
     )
@@ -3435,7 +3445,7 @@ pub async fn reconcile_config(store: &dyn Store, clock: &ManualClock) {
         declared("status", "Status", None, 2),
     ];
     let report = store
-        .reconcile_config(&groups, &components, &Actor::config())
+        .reconcile_config(&groups, &components, &[], &Actor::config())
         .await
         .expect("reconcile");
     assert_eq!(
@@ -3497,7 +3507,7 @@ pub async fn reconcile_config(store: &dyn Store, clock: &ManualClock) {
     clock.advance(Duration::minutes(1));
     let before = seq(store).await;
     let report = store
-        .reconcile_config(&groups, &components, &Actor::config())
+        .reconcile_config(&groups, &components, &[], &Actor::config())
         .await
         .expect("reconcile again");
     assert_eq!(
@@ -3520,7 +3530,7 @@ pub async fn reconcile_config(store: &dyn Store, clock: &ManualClock) {
         .await
         .expect("hand-set a config-managed component");
     let report = store
-        .reconcile_config(&groups, &components, &Actor::config())
+        .reconcile_config(&groups, &components, &[], &Actor::config())
         .await
         .expect("reconcile");
     assert_eq!(report, ReconcileReport::default());
@@ -3552,7 +3562,7 @@ pub async fn reconcile_config(store: &dyn Store, clock: &ManualClock) {
         declared("status", "Status", None, 2),
     ];
     let report = store
-        .reconcile_config(&groups, &components, &Actor::config())
+        .reconcile_config(&groups, &components, &[], &Actor::config())
         .await
         .expect("reconcile changes");
     assert_eq!(
@@ -3609,6 +3619,7 @@ pub async fn reconcile_config(store: &dyn Store, clock: &ManualClock) {
         store.reconcile_config(
             &groups,
             &[declared("api", "API", Some("nope"), 0)],
+            &[],
             &Actor::config(),
         ),
     )
@@ -3619,7 +3630,360 @@ pub async fn reconcile_config(store: &dyn Store, clock: &ManualClock) {
         "refused: nothing changed"
     );
     let report = store
-        .reconcile_config(&groups, &components, &Actor::config())
+        .reconcile_config(&groups, &components, &[], &Actor::config())
+        .await
+        .expect("reconcile");
+    assert_eq!(report, ReconcileReport::default());
+}
+
+/// Monitors as code: declared monitors are created with their component keys resolved,
+/// updated in place when their declaration changes, left alone (no event) when it does not,
+/// released to the API when removed, and protected from the API meanwhile except for pausing.
+pub async fn reconcile_monitors(store: &dyn Store, clock: &ManualClock) {
+    use crate::monitor::evaluate::Policy;
+    use crate::monitor::model::{Check, MonitorComponent, MonitorPatch, NewMonitor, PushCheck};
+    use crate::monitor::probe::{http::HttpCheck, tcp::TcpCheck};
+    let component = |key: &str, name: &str| DeclaredComponent {
+        key: key.into(),
+        name: name.into(),
+        description: None,
+        group_key: None,
+        position: 0,
+        showcase: true,
+        only_show_if_degraded: false,
+        start_date: None,
+    };
+    let drives = |key: &str, down_status| DeclaredMonitorComponent {
+        component_key: key.into(),
+        down_status,
+    };
+    let http = |key: &str, name: &str, components: Vec<DeclaredMonitorComponent>| DeclaredMonitor {
+        key: key.into(),
+        name: name.into(),
+        description: Some("The public health endpoint".into()),
+        check: Check::Http(HttpCheck::get("https://api.example.com/health")),
+        interval_seconds: 30,
+        timeout_ms: 5_000,
+        policy: Policy::default(),
+        components,
+        tags: vec!["prod".into()],
+        paused: None,
+        auto_incidents: true,
+    };
+    let components = vec![component("api", "API"), component("web", "Web")];
+    let api_health = http(
+        "api-health",
+        "API health",
+        vec![
+            drives("web", ComponentStatus::PartialOutage),
+            drives("api", ComponentStatus::MajorOutage),
+        ],
+    );
+    let db = DeclaredMonitor {
+        key: "db".into(),
+        name: "Database".into(),
+        description: None,
+        check: Check::Tcp(TcpCheck {
+            host: "db.internal".into(),
+            port: 5432,
+            send: None,
+            expect: None,
+        }),
+        interval_seconds: 60,
+        timeout_ms: 10_000,
+        policy: Policy {
+            down_after: 5,
+            ..Policy::default()
+        },
+        components: vec![drives("api", ComponentStatus::DegradedPerformance)],
+        tags: Vec::new(),
+        paused: Some(true),
+        auto_incidents: false,
+    };
+    let by_hand = store
+        .create_monitor(
+            NewMonitor {
+                name: "By hand".into(),
+                description: None,
+                check: Check::Http(HttpCheck::get("https://example.com")),
+                interval_seconds: 60,
+                timeout_ms: 10_000,
+                policy: Policy::default(),
+                components: Vec::new(),
+                tags: Vec::new(),
+                paused: false,
+                auto_incidents: true,
+                push_token_hash: None,
+                managed_by: ManagedBy::Api,
+                config_key: None,
+            },
+            &actor(),
+        )
+        .await
+        .expect("create a monitor through the API");
+
+    let monitors = vec![api_health.clone(), db.clone()];
+    let start = seq(store).await;
+    let report = store
+        .reconcile_config(&[], &components, &monitors, &Actor::config())
+        .await
+        .expect("reconcile");
+    assert_eq!(
+        report,
+        ReconcileReport {
+            created: 4,
+            updated: 0,
+            released: 0
+        },
+        "two components and two monitors"
+    );
+    let all_components = store
+        .list_components(PageRequest::first(50))
+        .await
+        .expect("list components")
+        .items;
+    let id_of = |key: &str| {
+        all_components
+            .iter()
+            .find(|c| c.config_key.as_deref() == Some(key))
+            .unwrap_or_else(|| panic!("component {key}"))
+            .id
+    };
+    let (api, web) = (id_of("api"), id_of("web"));
+    let listed = store
+        .list_monitors(PageRequest::first(50))
+        .await
+        .expect("list monitors")
+        .items;
+    assert_eq!(listed.len(), 3);
+    let find = |key: &str| {
+        listed
+            .iter()
+            .find(|m| m.config_key.as_deref() == Some(key))
+            .unwrap_or_else(|| panic!("monitor {key} in {listed:?}"))
+            .clone()
+    };
+    let health = find("api-health");
+    assert_eq!(health.name, "API health");
+    assert_eq!(health.managed_by, ManagedBy::Config);
+    assert_eq!(health.interval_seconds, 30);
+    assert_eq!(health.timeout_ms, 5_000);
+    assert_eq!(health.tags, ["prod"]);
+    assert_eq!(
+        health.description.as_deref(),
+        Some("The public health endpoint")
+    );
+    assert!(!health.paused, "no `paused` in the file: created running");
+    let mut expected = vec![
+        MonitorComponent {
+            component_id: api,
+            down_status: ComponentStatus::MajorOutage,
+        },
+        MonitorComponent {
+            component_id: web,
+            down_status: ComponentStatus::PartialOutage,
+        },
+    ];
+    expected.sort_by_key(|c| c.component_id);
+    assert_eq!(
+        health.components, expected,
+        "component keys resolved to ids"
+    );
+    let database = find("db");
+    assert!(database.paused);
+    assert!(!database.auto_incidents);
+    assert_eq!(database.policy.down_after, 5);
+    assert_eq!(
+        database.components,
+        [MonitorComponent {
+            component_id: api,
+            down_status: ComponentStatus::DegradedPerformance,
+        }]
+    );
+    assert_eq!(
+        store.get_monitor(by_hand.id).await.expect("get"),
+        by_hand,
+        "monitors made through the API are left alone"
+    );
+    let events = events_after(store, start).await;
+    let created: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.kind == "monitor.created")
+        .collect();
+    assert_eq!(created.len(), 2, "{events:?}");
+    assert!(events.iter().all(|e| e.actor == "config"), "{events:?}");
+    let health_id = health.id.to_string();
+    assert!(
+        created
+            .iter()
+            .any(|e| e.subject_id.as_deref() == Some(health_id.as_str())
+                && e.data["config_key"] == "api-health"),
+        "{created:?}"
+    );
+
+    // The same declarations again change nothing and announce nothing, whatever the order of
+    // a monitor's components.
+    clock.advance(Duration::minutes(1));
+    let before = seq(store).await;
+    let report = store
+        .reconcile_config(&[], &components, &monitors, &Actor::config())
+        .await
+        .expect("reconcile again");
+    assert_eq!(report, ReconcileReport::default());
+    assert_eq!(seq(store).await, before, "and appends nothing");
+
+    // Through the API, a declared monitor can only be paused and resumed.
+    expect_conflict(
+        store,
+        "managed_by_config",
+        "rename a config-managed monitor",
+        store.update_monitor(
+            health.id,
+            MonitorPatch {
+                name: Some("Renamed".into()),
+                paused: Some(true),
+                ..Default::default()
+            },
+            &actor(),
+        ),
+    )
+    .await;
+    expect_conflict(
+        store,
+        "managed_by_config",
+        "delete a config-managed monitor",
+        store.delete_monitor(health.id, &actor()),
+    )
+    .await;
+    let paused = store
+        .update_monitor(
+            health.id,
+            MonitorPatch {
+                paused: Some(true),
+                // Unchanged values are not changes.
+                name: Some("API health".into()),
+                ..Default::default()
+            },
+            &actor(),
+        )
+        .await
+        .expect("pause a config-managed monitor");
+    assert!(paused.paused);
+    store
+        .update_monitor(
+            database.id,
+            MonitorPatch {
+                paused: Some(false),
+                ..Default::default()
+            },
+            &actor(),
+        )
+        .await
+        .expect("resume a config-managed monitor");
+    // Where the file says nothing about pausing, the operator's choice stays; where it does,
+    // the file wins at the next start.
+    let report = store
+        .reconcile_config(&[], &components, &monitors, &Actor::config())
+        .await
+        .expect("reconcile after pausing");
+    assert_eq!(
+        report,
+        ReconcileReport {
+            created: 0,
+            updated: 1,
+            released: 0
+        }
+    );
+    assert!(store.get_monitor(health.id).await.expect("get").paused);
+    assert!(store.get_monitor(database.id).await.expect("get").paused);
+
+    // A changed declaration updates in place; a removed one is released to the API.
+    clock.advance(Duration::minutes(1));
+    let before = seq(store).await;
+    let mut changed = http(
+        "api-health",
+        "Public API health",
+        vec![drives("api", ComponentStatus::PartialOutage)],
+    );
+    changed.check = Check::Http(HttpCheck::get("https://api.example.com/healthz"));
+    changed.interval_seconds = 20;
+    let report = store
+        .reconcile_config(&[], &components, &[changed.clone()], &Actor::config())
+        .await
+        .expect("reconcile changes");
+    assert_eq!(
+        report,
+        ReconcileReport {
+            created: 0,
+            updated: 1,
+            released: 1
+        }
+    );
+    let health_now = store.get_monitor(health.id).await.expect("get api-health");
+    assert_eq!(health_now.name, "Public API health");
+    assert_eq!(health_now.check, changed.check);
+    assert_eq!(health_now.interval_seconds, 20);
+    assert_eq!(
+        health_now.components,
+        [MonitorComponent {
+            component_id: api,
+            down_status: ComponentStatus::PartialOutage,
+        }]
+    );
+    assert_eq!(health_now.updated_at, clock.now());
+    assert_eq!(health_now.managed_by, ManagedBy::Config);
+    let released = store
+        .get_monitor(database.id)
+        .await
+        .expect("a released monitor is kept");
+    assert_eq!(released.managed_by, ManagedBy::Api);
+    assert_eq!(released.config_key, None);
+    assert_eq!(
+        kinds_after(store, before).await,
+        ["monitor.updated", "monitor.updated"],
+        "one update and one release"
+    );
+    store
+        .update_monitor(
+            released.id,
+            MonitorPatch {
+                name: Some("Database (by hand now)".into()),
+                ..Default::default()
+            },
+            &actor(),
+        )
+        .await
+        .expect("a released monitor can be changed through the API");
+    store
+        .delete_monitor(released.id, &actor())
+        .await
+        .expect("a released monitor can be deleted");
+
+    // Refused declarations change nothing.
+    let mut unknown = changed.clone();
+    unknown.name = "Renamed".into();
+    unknown.components = vec![drives("nope", ComponentStatus::MajorOutage)];
+    expect_invalid(
+        store,
+        "a monitor naming an undeclared component",
+        store.reconcile_config(&[], &components, &[unknown], &Actor::config()),
+    )
+    .await;
+    let mut push = changed.clone();
+    push.check = Check::Push(PushCheck { grace_seconds: 30 });
+    expect_invalid(
+        store,
+        "a declared push monitor",
+        store.reconcile_config(&[], &components, &[push], &Actor::config()),
+    )
+    .await;
+    assert_eq!(
+        store.get_monitor(health.id).await.expect("get").name,
+        "Public API health",
+        "refused: nothing changed"
+    );
+    let report = store
+        .reconcile_config(&[], &components, &[changed], &Actor::config())
         .await
         .expect("reconcile");
     assert_eq!(report, ReconcileReport::default());

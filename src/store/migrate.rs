@@ -28,6 +28,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "monitors",
         sql: include_str!("migrations/0002_monitors.sql"),
     },
+    Migration {
+        version: 3,
+        name: "rollups",
+        sql: include_str!("migrations/0003_rollups.sql"),
+    },
 ];
 
 fn checksum(sql: &str) -> String {

@@ -16,8 +16,9 @@ pub mod sql;
 use crate::domain::model::*;
 use crate::domain::*;
 use crate::events::Actor;
-use crate::monitor::evaluate::{Memory, Transition};
-use crate::monitor::model::{CheckRecord, Monitor, MonitorPatch, NewMonitor};
+use crate::monitor::evaluate::{Memory, Policy, Transition};
+use crate::monitor::model::{Check, CheckRecord, Monitor, MonitorPatch, NewMonitor};
+use crate::monitor::rollup::{Period, Rollup, RollupReport, Uptime};
 use async_trait::async_trait;
 
 pub use migrate::MIGRATIONS;
@@ -226,7 +227,35 @@ pub struct DeclaredComponent {
     pub start_date: Option<String>,
 }
 
-/// What reconciling the configuration changed.
+/// A monitor declared in the configuration file, keyed by its `key`, validated as the API
+/// validates monitors. Its components are named by the keys of declared components and
+/// resolved to their ids when reconciled. Never a push monitor: its secret URL could not be
+/// shown to anyone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeclaredMonitor {
+    pub key: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub check: Check,
+    pub interval_seconds: u64,
+    pub timeout_ms: u64,
+    pub policy: Policy,
+    pub components: Vec<DeclaredMonitorComponent>,
+    pub tags: Vec<String>,
+    /// `Some`: the file decides at every start. `None`: the file leaves it to operators, who
+    /// may pause and resume the monitor through the API (created running).
+    pub paused: Option<bool>,
+    pub auto_incidents: bool,
+}
+
+/// A component a declared monitor drives, by the component's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredMonitorComponent {
+    pub component_key: String,
+    pub down_status: ComponentStatus,
+}
+
+/// What reconciling the configuration changed: groups, components and monitors together.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReconcileReport {
     pub created: usize,
@@ -239,6 +268,16 @@ pub struct ReconcileReport {
 pub struct StoredToken {
     pub token: ApiToken,
     pub secret_hash: String,
+}
+
+/// The monitoring of one component, for the public page.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ComponentChecks {
+    pub component_id: ComponentId,
+    /// Active monitors driving it.
+    pub monitors: u32,
+    /// The latest check of any of them; none before the first.
+    pub last_checked_at: Option<Timestamp>,
 }
 
 /// A check result with the monitor's memory after it, for [`Store::record_checks`].
@@ -407,6 +446,9 @@ pub trait Store: Send + Sync {
     async fn list_monitors(&self, page: PageRequest) -> StoreResult<Page<Monitor>>;
     /// Every monitor, for the scheduler.
     async fn all_monitors(&self) -> StoreResult<Vec<Monitor>>;
+    /// For each component some active (not paused) monitor drives: how many, and when the
+    /// latest of their checks ran. For "last checked" on the page.
+    async fn component_checks(&self) -> StoreResult<Vec<ComponentChecks>>;
     /// The push monitor whose secret hashes to `token_hash`.
     async fn find_push_monitor(&self, token_hash: &str) -> StoreResult<Option<Monitor>>;
     /// Writes a batch of check results and each monitor's latest result and memory, in one
@@ -425,12 +467,38 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Monitor>;
     /// The newest results of a monitor, newest first.
     async fn recent_checks(&self, id: MonitorId, limit: u32) -> StoreResult<Vec<CheckRecord>>;
+    /// Rolls up, for every monitor, each whole hour before `until` that has results and no
+    /// roll-up yet, or received results after its roll-up was written, and the days those
+    /// hours fall in (a day's roll-up covers its rolled-up hours). Idempotent: a recomputed
+    /// hour gets the same values; catches up any backlog in one call.
+    async fn roll_up(&self, until: Timestamp) -> StoreResult<RollupReport>;
+    /// Deletes raw results older than `older_than`, in bounded batches, but only those whose
+    /// hour is rolled up (and not awaiting recomputation). Returns how many were deleted.
+    async fn prune_checks(&self, older_than: Timestamp) -> StoreResult<u64>;
+    /// A monitor's roll-ups of `period` from the one holding `since` on, oldest first.
+    async fn monitor_rollups(
+        &self,
+        id: MonitorId,
+        period: Period,
+        since: Timestamp,
+    ) -> StoreResult<Vec<Rollup>>;
+    /// Every monitor's roll-ups of `period` from the one holding `since` on, by monitor and
+    /// then oldest first: for uptime bars of many components at once.
+    async fn rollups_since(&self, period: Period, since: Timestamp) -> StoreResult<Vec<Rollup>>;
+    /// A monitor's uptime over the 24 hours, 7, 30, 90 and 365 days before `now`: day and
+    /// hour roll-ups where they are current, raw results for the rest.
+    async fn monitor_uptime(&self, id: MonitorId, now: Timestamp) -> StoreResult<Uptime>;
 
     // configuration as code
+    /// Makes the stored config-managed resources match the declarations, in one transaction:
+    /// creates what is new, updates what changed (nothing, and no event, when nothing did) and
+    /// releases what is no longer declared to the API, matched by key. Monitors name
+    /// components by key, resolved among `components`.
     async fn reconcile_config(
         &self,
         groups: &[DeclaredGroup],
         components: &[DeclaredComponent],
+        monitors: &[DeclaredMonitor],
         actor: &Actor,
     ) -> StoreResult<ReconcileReport>;
 }

@@ -58,6 +58,20 @@ pub async fn spawn_with(db: Db, clock: impl Clock) -> Option<TestApp> {
     Some(start(config, Arc::new(clock), dir, database_url).await)
 }
 
+/// An app on the given database URL (for example a fresh database reached through a
+/// [`super::proxy::Proxy`] the test can cut). The URL must name a database no other test uses.
+pub async fn spawn_on(database_url: String) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let overrides = Overrides {
+        listen: Some("127.0.0.1:0".into()),
+        data_dir: Some(dir.path().join("data")),
+        database_url: Some(database_url.clone()),
+        ..Default::default()
+    };
+    let config = config::load(&overrides, &|_| None).expect("test config is valid");
+    start(config, Arc::new(SystemClock), dir, database_url).await
+}
+
 /// A fresh app whose configuration also reads `toml` as its `--config` file (written to the
 /// app's temp dir), for settings the flags do not cover, such as `[page]`. The listen address,
 /// data dir and database come from overrides as in [`spawn`], so they beat the file.

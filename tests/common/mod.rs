@@ -4,3 +4,4 @@
 pub mod app;
 pub mod postgres;
 pub mod process;
+pub mod proxy;

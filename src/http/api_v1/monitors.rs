@@ -12,6 +12,7 @@ use crate::monitor::model::{
     validate_common, Check, CheckRecord, Monitor, MonitorComponent, MonitorPatch, NewMonitor,
 };
 use crate::monitor::probe::{ErrorClass, Outcome, ProbeReport, Timings};
+use crate::monitor::rollup::{Period, Rollup, Uptime};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -292,6 +293,48 @@ pub async fn checks(
     Ok(Json(state.store.recent_checks(id, limit).await?))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ChartQuery {
+    /// Hours back from now, 1 to 168 (default 24).
+    pub hours: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/monitors/{id}/latency.svg", tag = "monitors",
+    params(("id" = String, Path, description = "Monitor id"), ChartQuery),
+    responses((status = 200, description = "Latency over the last hours as an SVG chart (mean line, maximum band, failures marked)", content_type = "image/svg+xml")))]
+pub async fn latency_chart(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<MonitorId>,
+    ApiQuery(query): ApiQuery<ChartQuery>,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let hours = query.hours.unwrap_or(24);
+    if !(1..=168).contains(&hours) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("`hours` must be 1 to 168, not {hours}"),
+        ));
+    }
+    let monitor = state.store.get_monitor(id).await?;
+    let to = state.clock.now();
+    let from =
+        crate::domain::Timestamp::from_datetime(to.0 - chrono::Duration::hours(hours.into()));
+    // At the shortest interval (10 s), a week is 60,480 checks: enough for any range here.
+    let results = state.store.recent_checks(id, 61_000).await?;
+    let buckets = crate::monitor::chart::bucketize(&results, from, to, 96);
+    let svg = crate::monitor::chart::latency_svg(&monitor.name, &buckets, from, to);
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "image/svg+xml"),
+            (axum::http::header::CACHE_CONTROL, "private, max-age=30"),
+        ],
+        svg,
+    )
+        .into_response())
+}
+
 #[utoipa::path(post, path = "/api/v1/push/{token}", tag = "monitors", security(()),
     params(("token" = String, Path, description = "The push monitor's secret"), PushQuery),
     responses((status = 200, description = "Heartbeat recorded"),
@@ -373,4 +416,86 @@ pub async fn push_get(
     query: ApiQuery<PushQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
     push(state, token, query).await
+}
+
+/// The longest span of hour roll-ups one request returns (about three months).
+const MAX_HOURS_SPAN_DAYS: i64 = 93;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RollupsQuery {
+    /// `hour` or `day` (default `day`).
+    #[param(inline)]
+    pub period: Option<Period>,
+    /// RFC 3339; the first roll-up returned is the one holding this time. Default: 48 hours
+    /// ago for hours, 90 days ago for days; hours reach back at most 93 days.
+    pub since: Option<String>,
+}
+
+/// A monitor's uptime over the windows ending at `as_of`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MonitorUptime {
+    #[schema(value_type = String, format = Uuid)]
+    pub monitor_id: MonitorId,
+    /// The end of every window.
+    #[schema(value_type = String, format = DateTime)]
+    pub as_of: crate::domain::Timestamp,
+    /// Percent of checks that passed (up or degraded) in each window; null for a window
+    /// without checks.
+    pub uptime_percent: Uptime,
+}
+
+#[utoipa::path(get, path = "/api/v1/monitors/{id}/uptime", tag = "monitors",
+    params(("id" = String, Path, description = "Monitor id")),
+    responses((status = 200, description = "Uptime over 24 hours, 7, 30, 90 and 365 days", body = MonitorUptime)))]
+pub async fn uptime(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<MonitorId>,
+) -> ApiResult<Json<MonitorUptime>> {
+    let now = state.clock.now();
+    Ok(Json(MonitorUptime {
+        monitor_id: id,
+        as_of: now,
+        uptime_percent: state.store.monitor_uptime(id, now).await?,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/monitors/{id}/rollups", tag = "monitors",
+    params(("id" = String, Path, description = "Monitor id"), RollupsQuery),
+    responses((status = 200, description = "Hourly or daily figures, oldest first; a period \
+        appears once it has checks and is rolled up (hours a few minutes after they end; the \
+        current day covers its rolled-up hours)", body = Vec<Rollup>)))]
+pub async fn rollups(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<MonitorId>,
+    ApiQuery(query): ApiQuery<RollupsQuery>,
+) -> ApiResult<Json<Vec<Rollup>>> {
+    let period = query.period.unwrap_or(Period::Day);
+    let now = state.clock.now();
+    let since = match query.since {
+        Some(text) => crate::domain::Timestamp::parse(&text).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_query",
+                format!("`since` must be an RFC 3339 time, not `{text}`"),
+            )
+        })?,
+        None => crate::domain::Timestamp::from_datetime(
+            now.0
+                - match period {
+                    Period::Hour => chrono::Duration::hours(48),
+                    Period::Day => chrono::Duration::days(90),
+                },
+        ),
+    };
+    if period == Period::Hour && since.0 < now.0 - chrono::Duration::days(MAX_HOURS_SPAN_DAYS) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!(
+                "hour roll-ups reach back at most {MAX_HOURS_SPAN_DAYS} days; use `period=day` for longer spans"
+            ),
+        ));
+    }
+    state.store.get_monitor(id).await?;
+    Ok(Json(state.store.monitor_rollups(id, period, since).await?))
 }

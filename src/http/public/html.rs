@@ -575,6 +575,16 @@ struct ComponentView {
     description: Option<String>,
     status: Badge,
     bar: Option<UptimeBar>,
+    /// Monitored components: when a monitor last checked it.
+    checked: Option<Checked>,
+}
+
+/// "Checked 2 minutes ago", relative to the snapshot; the script refreshes it on load.
+struct Checked {
+    iso: String,
+    text: String,
+    /// "by 2 monitors", when more than one.
+    monitors: u32,
 }
 
 struct PastDay {
@@ -708,6 +718,17 @@ fn component_view(state: &PublicState, incidents: &IncidentIndex, c: &Component)
         status: component_badge(c.status),
         // Statuspage's `showcase` is the switch for showing a component's uptime.
         bar: c.showcase.then(|| uptime_bar(state, incidents, c)),
+        checked: state.checks.get(&c.id).map(|checks| Checked {
+            iso: checks
+                .last_checked_at
+                .map(|at| at.to_db())
+                .unwrap_or_default(),
+            text: match checks.last_checked_at {
+                Some(at) => format!("Checked {}", text::ago_text(state.built_at.0 - at.0)),
+                None => "Not checked yet".into(),
+            },
+            monitors: checks.monitors,
+        }),
     }
 }
 
@@ -1169,7 +1190,7 @@ mod tests {
                     at: ts(at),
                 }
             }));
-            uptime::compute(&all, None, ts(now))
+            uptime::compute(&all, None, ts(now), chrono_tz::UTC)
         }
 
         pub fn make_incident(

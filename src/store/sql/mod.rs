@@ -27,6 +27,7 @@ use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 mod monitors;
+mod rollups;
 
 /// Which database a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -2204,6 +2205,10 @@ impl Store for SqlStore {
         self.all_monitors_q().await
     }
 
+    async fn component_checks(&self) -> StoreResult<Vec<ComponentChecks>> {
+        self.component_checks_q().await
+    }
+
     async fn find_push_monitor(&self, token_hash: &str) -> StoreResult<Option<Monitor>> {
         self.find_push_monitor_q(token_hash).await
     }
@@ -2225,15 +2230,42 @@ impl Store for SqlStore {
         self.recent_checks_q(id, limit).await
     }
 
+    async fn roll_up(&self, until: Timestamp) -> StoreResult<RollupReport> {
+        self.roll_up_tx(until).await
+    }
+
+    async fn prune_checks(&self, older_than: Timestamp) -> StoreResult<u64> {
+        self.prune_checks_tx(older_than).await
+    }
+
+    async fn monitor_rollups(
+        &self,
+        id: MonitorId,
+        period: Period,
+        since: Timestamp,
+    ) -> StoreResult<Vec<Rollup>> {
+        self.monitor_rollups_q(id, period, since).await
+    }
+
+    async fn rollups_since(&self, period: Period, since: Timestamp) -> StoreResult<Vec<Rollup>> {
+        self.rollups_since_q(period, since).await
+    }
+
+    async fn monitor_uptime(&self, id: MonitorId, now: Timestamp) -> StoreResult<Uptime> {
+        self.monitor_uptime_q(id, now).await
+    }
+
     async fn reconcile_config(
         &self,
         groups: &[DeclaredGroup],
         components: &[DeclaredComponent],
+        monitors: &[DeclaredMonitor],
         actor: &Actor,
     ) -> StoreResult<ReconcileReport> {
         let mut w = self.begin(actor).await?;
         let mut report = ReconcileReport::default();
         let mut group_ids: BTreeMap<String, ComponentGroupId> = BTreeMap::new();
+        let mut component_ids: BTreeMap<String, ComponentId> = BTreeMap::new();
         for g in groups {
             let existing = sqlx::query(&format!(
                 "SELECT {GROUP_COLUMNS} FROM component_groups WHERE config_key = $1"
@@ -2307,6 +2339,7 @@ impl Store for SqlStore {
             .transpose()?;
             match existing {
                 Some(current) => {
+                    component_ids.insert(c.key.clone(), current.id);
                     if current.name != c.name
                         || current.description != c.description
                         || current.group_id != group_id
@@ -2350,12 +2383,15 @@ impl Store for SqlStore {
                         start_date: c.start_date.clone(),
                     };
                     insert_component(&mut w, id, &input, Some(&c.key)).await?;
+                    component_ids.insert(c.key.clone(), id);
                     let component = w.load_component(id).await?;
                     w.emit(EventKind::ComponentCreated, id, json(&component));
                     report.created += 1;
                 }
             }
         }
+        w.reconcile_monitors(monitors, &component_ids, &mut report)
+            .await?;
         // Resources no longer declared are released to the API rather than deleted: removing
         // a line from the file must never destroy history.
         let declared_components: BTreeSet<&str> =

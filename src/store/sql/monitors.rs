@@ -381,15 +381,11 @@ fn evidence_line(t: &Transition) -> String {
         .unwrap_or_else(|| "no detail".into())
 }
 
-impl SqlStore {
-    pub(super) async fn create_monitor_tx(
-        &self,
-        input: NewMonitor,
-        actor: &Actor,
-    ) -> StoreResult<Monitor> {
-        let mut w = self.begin(actor).await?;
+impl WriteTx {
+    /// Inserts a monitor and queues `monitor.created`.
+    async fn insert_monitor(&mut self, input: NewMonitor) -> StoreResult<Monitor> {
         let id = MonitorId::new();
-        let now = w.now;
+        let now = self.now;
         sqlx::query(
             "INSERT INTO monitors (id, name, description, kind, settings, interval_seconds, timeout_ms, \
                  policy, tags, paused, auto_incidents, push_token_hash, health, health_since, flapping, \
@@ -412,25 +408,23 @@ impl SqlStore {
         .bind(to_json(&Memory::default()))
         .bind(input.managed_by.as_str())
         .bind(input.config_key.clone())
-        .execute(&mut *w.tx)
+        .execute(&mut *self.tx)
         .await
         .map_err(map_err)?;
-        w.set_monitor_components(id, &input.components).await?;
-        let monitor = w.load_monitor(id).await?;
-        w.emit(EventKind::MonitorCreated, id, json(&monitor));
-        w.commit().await?;
+        self.set_monitor_components(id, &input.components).await?;
+        let monitor = self.load_monitor(id).await?;
+        self.emit(EventKind::MonitorCreated, id, json(&monitor));
         Ok(monitor)
     }
 
-    pub(super) async fn update_monitor_tx(
-        &self,
-        id: MonitorId,
+    /// Applies `patch` to `current` (loaded under the row's lock), lets the components it
+    /// drove or drives follow, and queues `monitor.updated`.
+    async fn patch_monitor(
+        &mut self,
+        current: Monitor,
         patch: MonitorPatch,
-        actor: &Actor,
     ) -> StoreResult<Monitor> {
-        let mut w = self.begin(actor).await?;
-        w.lock_monitor(id).await?;
-        let current = w.load_monitor(id).await?;
+        let id = current.id;
         let before: BTreeSet<ComponentId> =
             current.components.iter().map(|c| c.component_id).collect();
         let pausing = patch.paused == Some(true) && !current.paused;
@@ -442,7 +436,7 @@ impl SqlStore {
         // results say nothing about the new check, and it must not keep holding a status.
         let restart = pausing || check_changed || policy_changed;
         let (health, since, flapping, memory) = if restart {
-            (Health::Pending, w.now, false, Memory::default())
+            (Health::Pending, self.now, false, Memory::default())
         } else {
             (
                 current.health,
@@ -472,18 +466,235 @@ impl SqlStore {
         .bind(since.to_db())
         .bind(flapping as i64)
         .bind(to_json(&memory))
-        .bind(w.now.to_db())
-        .execute(&mut *w.tx)
+        .bind(self.now.to_db())
+        .execute(&mut *self.tx)
         .await
         .map_err(map_err)?;
         if let Some(components) = &patch.components {
-            w.set_monitor_components(id, components).await?;
+            self.set_monitor_components(id, components).await?;
         }
-        let monitor = w.load_monitor(id).await?;
+        let monitor = self.load_monitor(id).await?;
         let mut affected = before;
         affected.extend(monitor.components.iter().map(|c| c.component_id));
-        w.recompute_components(affected).await?;
-        w.emit(EventKind::MonitorUpdated, id, json(&monitor));
+        self.recompute_components(affected).await?;
+        self.emit(EventKind::MonitorUpdated, id, json(&monitor));
+        Ok(monitor)
+    }
+}
+
+impl WriteTx {
+    /// The monitor part of `reconcile_config`: creates, updates and releases config-managed
+    /// monitors, matched by key, naming components through `component_ids` (key to id).
+    pub(super) async fn reconcile_monitors(
+        &mut self,
+        monitors: &[DeclaredMonitor],
+        component_ids: &BTreeMap<String, ComponentId>,
+        report: &mut ReconcileReport,
+    ) -> StoreResult<()> {
+        for m in monitors {
+            if matches!(m.check, Check::Push(_)) {
+                return Err(StoreError::invalid(format!(
+                    "monitor `{}` is a push monitor, which cannot be declared: its secret URL is shown once, when created through the API",
+                    m.key
+                )));
+            }
+            let mut components = m
+                .components
+                .iter()
+                .map(|c| {
+                    let id = component_ids.get(&c.component_key).ok_or_else(|| {
+                        StoreError::invalid(format!(
+                            "monitor `{}` names component `{}`, which is not declared",
+                            m.key, c.component_key
+                        ))
+                    })?;
+                    Ok(MonitorComponent {
+                        component_id: *id,
+                        down_status: c.down_status,
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            // Stored components come back ordered by id; compare (and store) them that way.
+            components.sort_by_key(|c| c.component_id);
+            let existing = sqlx::query("SELECT id FROM monitors WHERE config_key = $1")
+                .bind(m.key.clone())
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
+            let Some(row) = existing else {
+                self.insert_monitor(NewMonitor {
+                    name: m.name.clone(),
+                    description: m.description.clone(),
+                    check: m.check.clone(),
+                    interval_seconds: m.interval_seconds,
+                    timeout_ms: m.timeout_ms,
+                    policy: m.policy.clone(),
+                    components,
+                    tags: m.tags.clone(),
+                    paused: m.paused.unwrap_or(false),
+                    auto_incidents: m.auto_incidents,
+                    push_token_hash: None,
+                    managed_by: ManagedBy::Config,
+                    config_key: Some(m.key.clone()),
+                })
+                .await?;
+                report.created += 1;
+                continue;
+            };
+            let id: MonitorId = get_id(&row, "id")?;
+            self.lock_monitor(id).await?;
+            let current = self.load_monitor(id).await?;
+            // Only what differs goes into the patch, so an unchanged monitor keeps its verdict
+            // and an unchanged file appends no event.
+            let patch = MonitorPatch {
+                name: (current.name != m.name).then(|| m.name.clone()),
+                description: (current.description != m.description).then(|| m.description.clone()),
+                check: (current.check != m.check).then(|| m.check.clone()),
+                interval_seconds: (current.interval_seconds != m.interval_seconds)
+                    .then_some(m.interval_seconds),
+                timeout_ms: (current.timeout_ms != m.timeout_ms).then_some(m.timeout_ms),
+                policy: (current.policy != m.policy).then(|| m.policy.clone()),
+                components: (current.components != components).then_some(components),
+                tags: (current.tags != m.tags).then(|| m.tags.clone()),
+                paused: m.paused.filter(|p| *p != current.paused),
+                auto_incidents: (current.auto_incidents != m.auto_incidents)
+                    .then_some(m.auto_incidents),
+            };
+            if patch != MonitorPatch::default() {
+                self.patch_monitor(current, patch).await?;
+                report.updated += 1;
+            }
+        }
+        // Monitors no longer declared are released to the API rather than deleted: removing
+        // a line from the file must never destroy their results.
+        let declared: BTreeSet<&str> = monitors.iter().map(|m| m.key.as_str()).collect();
+        let rows = sqlx::query("SELECT id, config_key FROM monitors WHERE managed_by = 'config'")
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        for row in rows {
+            let key: Option<String> = get(&row, "config_key")?;
+            if key.as_deref().is_some_and(|k| declared.contains(k)) {
+                continue;
+            }
+            let id: MonitorId = get_id(&row, "id")?;
+            sqlx::query(
+                "UPDATE monitors SET managed_by = 'api', config_key = NULL, updated_at = $2 WHERE id = $1",
+            )
+            .bind(id.to_string())
+            .bind(self.now.to_db())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+            let monitor = self.load_monitor(id).await?;
+            self.emit(EventKind::MonitorUpdated, id, json(&monitor));
+            report.released += 1;
+        }
+        Ok(())
+    }
+}
+
+/// The fields `patch` would change on `current`, by name; `paused` is not counted. What the
+/// API may not change on a monitor the configuration file declares.
+fn changes_beyond_pausing(current: &Monitor, patch: &MonitorPatch) -> Vec<&'static str> {
+    let sorted = |components: &[MonitorComponent]| {
+        let mut v = components.to_vec();
+        v.sort_by_key(|c| c.component_id);
+        v
+    };
+    let mut fields = Vec::new();
+    let mut differs = |field, changed: bool| {
+        if changed {
+            fields.push(field);
+        }
+    };
+    differs(
+        "name",
+        patch.name.as_ref().is_some_and(|v| *v != current.name),
+    );
+    differs(
+        "description",
+        patch
+            .description
+            .as_ref()
+            .is_some_and(|v| *v != current.description),
+    );
+    differs(
+        "check",
+        patch.check.as_ref().is_some_and(|v| *v != current.check),
+    );
+    differs(
+        "interval_seconds",
+        patch
+            .interval_seconds
+            .is_some_and(|v| v != current.interval_seconds),
+    );
+    differs(
+        "timeout_ms",
+        patch.timeout_ms.is_some_and(|v| v != current.timeout_ms),
+    );
+    differs(
+        "policy",
+        patch.policy.as_ref().is_some_and(|v| *v != current.policy),
+    );
+    differs(
+        "components",
+        patch
+            .components
+            .as_ref()
+            .is_some_and(|v| sorted(v) != sorted(&current.components)),
+    );
+    differs(
+        "tags",
+        patch.tags.as_ref().is_some_and(|v| *v != current.tags),
+    );
+    differs(
+        "auto_incidents",
+        patch
+            .auto_incidents
+            .is_some_and(|v| v != current.auto_incidents),
+    );
+    fields
+}
+
+impl SqlStore {
+    pub(super) async fn create_monitor_tx(
+        &self,
+        input: NewMonitor,
+        actor: &Actor,
+    ) -> StoreResult<Monitor> {
+        let mut w = self.begin(actor).await?;
+        let monitor = w.insert_monitor(input).await?;
+        w.commit().await?;
+        Ok(monitor)
+    }
+
+    /// Refused (409 `managed_by_config`) when the monitor is declared in the configuration
+    /// file and the patch changes anything but `paused`: the file is the source of truth, and
+    /// pausing is what an operator may still do in an emergency.
+    pub(super) async fn update_monitor_tx(
+        &self,
+        id: MonitorId,
+        patch: MonitorPatch,
+        actor: &Actor,
+    ) -> StoreResult<Monitor> {
+        let mut w = self.begin(actor).await?;
+        w.lock_monitor(id).await?;
+        let current = w.load_monitor(id).await?;
+        if current.managed_by == ManagedBy::Config {
+            let fields = changes_beyond_pausing(&current, &patch);
+            if !fields.is_empty() {
+                return Err(StoreError::conflict(
+                    "managed_by_config",
+                    format!(
+                        "monitor `{id}` is declared in the configuration file (as `{}`); change `{}` there (only `paused` may change through the API)",
+                        current.config_key.as_deref().unwrap_or("?"),
+                        fields.join("`, `")
+                    ),
+                ));
+            }
+        }
+        let monitor = w.patch_monitor(current, patch).await?;
         w.commit().await?;
         Ok(monitor)
     }
@@ -571,6 +782,29 @@ impl SqlStore {
         Ok(items)
     }
 
+    pub(super) async fn component_checks_q(&self) -> StoreResult<Vec<ComponentChecks>> {
+        let mut conn = self.conn().await?;
+        let rows = sqlx::query(
+            "SELECT mc.component_id AS component_id, COUNT(*) AS monitors, \
+                    MAX(m.last_checked_at) AS last_checked_at \
+               FROM monitor_components mc JOIN monitors m ON m.id = mc.monitor_id \
+              WHERE m.paused = 0 GROUP BY mc.component_id ORDER BY mc.component_id",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                let monitors: i64 = get(row, "monitors")?;
+                Ok(ComponentChecks {
+                    component_id: get_id(row, "component_id")?,
+                    monitors: u32::try_from(monitors).unwrap_or(u32::MAX),
+                    last_checked_at: get_opt_ts(row, "last_checked_at")?,
+                })
+            })
+            .collect()
+    }
+
     pub(super) async fn find_push_monitor_q(&self, hash: &str) -> StoreResult<Option<Monitor>> {
         let mut conn = self.conn().await?;
         let row = sqlx::query(&format!(
@@ -595,25 +829,33 @@ impl SqlStore {
         for item in batch {
             let r = &item.record;
             // The monitor's row first: if it was deleted meanwhile, its result is dropped.
-            let updated = sqlx::query(
-                "UPDATE monitors SET last_checked_at = $2, last_outcome = $3, last_message = $4, memory = $5 \
+            // Either statement also marks the result's hour stale if it is already rolled up
+            // (see `rollups`).
+            let updated = sqlx::query(&format!(
+                "UPDATE monitors SET last_checked_at = $2, last_outcome = $3, last_message = $4, memory = $5, {} \
                   WHERE id = $1 AND (last_checked_at IS NULL OR last_checked_at <= $2)",
-            )
+                super::rollups::mark_stale("$6")
+            ))
             .bind(r.monitor_id.to_string())
             .bind(r.at.to_db())
             .bind(r.outcome.as_str())
             .bind(r.message.clone())
             .bind(to_json(&item.memory))
+            .bind(super::rollups::hour_of(r.at))
             .execute(&mut *w.tx)
             .await
             .map_err(map_err)?;
             if updated.rows_affected() == 0 {
-                let exists = sqlx::query("SELECT 1 AS hit FROM monitors WHERE id = $1")
-                    .bind(r.monitor_id.to_string())
-                    .fetch_optional(&mut *w.tx)
-                    .await
-                    .map_err(map_err)?;
-                if exists.is_none() {
+                let exists = sqlx::query(&format!(
+                    "UPDATE monitors SET {} WHERE id = $1",
+                    super::rollups::mark_stale("$2")
+                ))
+                .bind(r.monitor_id.to_string())
+                .bind(super::rollups::hour_of(r.at))
+                .execute(&mut *w.tx)
+                .await
+                .map_err(map_err)?;
+                if exists.rows_affected() == 0 {
                     continue;
                 }
             }

@@ -110,6 +110,25 @@ pub fn human_duration(duration: Duration) -> String {
     }
 }
 
+/// How long ago a check ran, as monitoring pages say it: "just now", "1 minute ago",
+/// "12 minutes ago", "3 hours ago", "2 days ago". Rounded down.
+pub(super) fn ago_text(elapsed: Duration) -> String {
+    let minutes = elapsed.num_minutes();
+    let plural = |n: i64, unit: &str| {
+        if n == 1 {
+            format!("1 {unit} ago")
+        } else {
+            format!("{n} {unit}s ago")
+        }
+    };
+    match minutes {
+        m if m < 1 => "just now".into(),
+        m if m < 60 => plural(m, "minute"),
+        m if m < 48 * 60 => plural(m / 60, "hour"),
+        m => plural(m / 1440, "day"),
+    }
+}
+
 /// "99.95 % uptime" (rounded down, so a day with downtime never shows as 100 %), or "no data".
 pub(super) fn uptime_text(percent: Option<f64>) -> String {
     match percent {
@@ -126,6 +145,22 @@ pub(super) fn day_text(date: NaiveDate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ago_reads_like_a_person_would_say_it() {
+        for (secs, text) in [
+            (0, "just now"),
+            (59, "just now"),
+            (60, "1 minute ago"),
+            (150, "2 minutes ago"),
+            (3599, "59 minutes ago"),
+            (3600, "1 hour ago"),
+            (47 * 3600, "47 hours ago"),
+            (3 * 86400, "3 days ago"),
+        ] {
+            assert_eq!(ago_text(Duration::seconds(secs)), text, "{secs} s");
+        }
+    }
 
     #[test]
     fn durations_read_as_people_write_them() {

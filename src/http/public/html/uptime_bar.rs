@@ -1,4 +1,4 @@
-//! The 90-day uptime bars of the status page: one cell per UTC day, coloured by the worst status
+//! The 90-day uptime bars of the status page: one cell per day of the page's time zone, coloured by the worst status
 //! the component had that day, with a tooltip and accessible name giving the date, the status,
 //! the minutes spent in each non-operational status and the incidents that touched the
 //! component that day. Pure: built from the snapshot only.
@@ -33,6 +33,7 @@ pub(super) struct Cell {
 pub(super) struct IncidentIndex<'a> {
     by_component: HashMap<ComponentId, Vec<&'a Incident>>,
     now: Timestamp,
+    tz: chrono_tz::Tz,
 }
 
 impl<'a> IncidentIndex<'a> {
@@ -46,10 +47,12 @@ impl<'a> IncidentIndex<'a> {
         IncidentIndex {
             by_component,
             now: state.built_at,
+            tz: state.page.tz(),
         }
     }
 
-    /// Names of the incidents on `component` whose span overlaps `date` (UTC), oldest first.
+    /// Names of the incidents on `component` whose span overlaps `date` (a day of the page's
+    /// zone), oldest first.
     pub(super) fn on_day(&self, component: ComponentId, date: NaiveDate) -> Vec<&'a str> {
         let Some(incidents) = self.by_component.get(&component) else {
             return Vec::new();
@@ -58,7 +61,8 @@ impl<'a> IncidentIndex<'a> {
             .iter()
             .filter(|i| {
                 let end = i.resolved_at.unwrap_or(self.now);
-                i.started_at.0.date_naive() <= date && end.0.date_naive() >= date
+                let local = |t: Timestamp| t.0.with_timezone(&self.tz).date_naive();
+                local(i.started_at) <= date && local(end) >= date
             })
             .map(|i| (i.started_at, i.name.as_str()))
             .collect();
@@ -72,7 +76,7 @@ impl<'a> IncidentIndex<'a> {
 /// available, so the bar shrinks on a phone instead of scrolling.
 const CELL_STEP: i64 = 5;
 
-/// The bar of one component: exactly [`DAYS`] cells ending today (UTC), whatever the snapshot
+/// The bar of one component: exactly [`DAYS`] cells ending today (in the page's zone), whatever the snapshot
 /// holds for it, each with its day's details.
 pub(super) fn uptime_bar(
     state: &PublicState,
@@ -80,7 +84,11 @@ pub(super) fn uptime_bar(
     c: &Component,
 ) -> UptimeBar {
     let uptime = state.uptime.get(&c.id);
-    let today = state.built_at.0.date_naive();
+    let today = state
+        .built_at
+        .0
+        .with_timezone(&state.page.tz())
+        .date_naive();
     // Always exactly DAYS cells ending today, whatever the snapshot holds.
     let days: Vec<DayStatus> = (0..DAYS)
         .map(|offset| {
