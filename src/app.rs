@@ -182,7 +182,8 @@ impl App {
             }
         }
 
-        let (scheduler, monitors) = Scheduler::new(store.clone(), clock.clone());
+        let (scheduler, monitors) =
+            Scheduler::new(store.clone(), clock.clone(), Some(config.data_dir.clone()));
         let state = AppState {
             store: store.clone(),
             clock,

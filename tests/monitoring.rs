@@ -445,6 +445,80 @@ async fn results_of_checks_during_a_database_outage_are_written_afterwards() {
     common::postgres::drop_database(&url).await;
 }
 
+/// Stopping while the database is away keeps the unwritten results on disk; the next start
+/// on the same data folder writes them once the database answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_unwritten_at_stop_are_written_after_a_restart() {
+    let Some(url) = common::postgres::fresh_database_url().await else {
+        return;
+    };
+    let (proxy, proxied) = common::proxy::Proxy::in_front_of(&url).await;
+    let data = tempfile::tempdir().expect("data dir");
+    let app = common::app::spawn_on_at(
+        proxied.clone(),
+        data.path().to_path_buf(),
+        tempfile::tempdir().expect("temp dir"),
+    )
+    .await;
+    let (addr, hits) = logging_target().await;
+    let id = fast_monitor(
+        &app,
+        "through a restart",
+        json!({ "kind": "http", "url": format!("http://{addr}/health") }),
+        800,
+        &[],
+    )
+    .await;
+    let store = app.store.clone();
+    wait_for("a stored result", || async {
+        let checks = store.recent_checks(id, 10).await.ok()?;
+        (!checks.is_empty()).then_some(())
+    })
+    .await;
+
+    proxy.cut();
+    let cut_at = chrono::Utc::now();
+    let seen = hits.lock().unwrap().len();
+    wait_for("three checks during the outage", || async {
+        (hits.lock().unwrap().len() >= seen + 3).then_some(())
+    })
+    .await;
+    let stopping_at = chrono::Utc::now();
+    app.stop().await;
+    let spill = data.path().join(pharos::monitor::spill::FILE_NAME);
+    let kept = std::fs::read_to_string(&spill).expect("unwritten results kept on disk");
+    assert!(kept.lines().count() >= 3, "{kept}");
+
+    proxy.restore();
+    let during: Vec<_> = hits
+        .lock()
+        .unwrap()
+        .iter()
+        .copied()
+        .filter(|h| *h > cut_at && *h < stopping_at - chrono::Duration::milliseconds(300))
+        .collect();
+    assert!(during.len() >= 2, "{during:?}");
+    let again = common::app::spawn_on_at(
+        proxied,
+        data.path().to_path_buf(),
+        tempfile::tempdir().expect("temp dir"),
+    )
+    .await;
+    wait_for("the kept results to be stored", || async {
+        let checks = again.store.recent_checks(id, 1000).await.ok()?;
+        let all_stored = during.iter().all(|hit| {
+            checks.iter().any(|c| {
+                let lead = *hit - c.at.0;
+                lead >= chrono::Duration::zero() && lead < chrono::Duration::milliseconds(700)
+            })
+        });
+        (all_stored && !spill.exists()).then_some(())
+    })
+    .await;
+    again.stop().await;
+    common::postgres::drop_database(&url).await;
+}
+
 async fn a_hanging_target_does_not_delay_other_monitors(app: TestApp) {
     let hanging = Target::start().await;
     hanging.set(0);

@@ -8,6 +8,7 @@
 //!   follows a change of health.
 //! - `chart`: the latency chart, a server-rendered SVG (pure).
 //! - `model`: the monitor record, its check settings, and check results.
+//! - `spill`: the queue of results not yet stored, in memory then on disk, kept across restarts.
 //! - `scheduler`: runs every monitor on its interval, evaluates results and hands results and
 //!   verdicts to the store in order.
 //! - `rollup`: hourly and daily roll-ups of the results (their arithmetic, and the task that
@@ -19,3 +20,4 @@ pub mod model;
 pub mod probe;
 pub mod rollup;
 pub mod scheduler;
+pub mod spill;

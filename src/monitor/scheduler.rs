@@ -9,18 +9,20 @@
 //!
 //! Results and verdicts go to one writer task in order: results are written in batches
 //! (every second or 500 results), transitions one by one through
-//! [`Store::apply_transition`]. While the database is away the writer keeps them in memory
-//! (bounded) and retries. Changes to monitors reach the scheduler through the event log, so an
+//! [`Store::apply_transition`]. While the database is away the writer keeps them in memory,
+//! then on disk (`spill`), and retries; stopping with some unwritten keeps them on disk for
+//! the next start. Changes to monitors reach the scheduler through the event log, so an
 //! edit, pause or deletion takes effect at once.
 
-use super::evaluate::{observe, Memory, Observation, Transition};
+use super::evaluate::{observe, Memory, Observation};
 use super::model::{Check, CheckRecord, Monitor};
 use super::probe::{self, ErrorClass, ProbeReport, Timings};
+use super::spill::{Queue, WriteJob};
 use crate::clock::Clock;
 use crate::domain::{MonitorId, Timestamp};
 use crate::store::{RecordedCheck, Store, StoreError};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,9 +31,9 @@ use tokio::time::Instant;
 
 /// Checks running at once, across all monitors.
 pub const DEFAULT_CONCURRENCY: usize = 512;
-/// Results kept in memory while the database is away; beyond this the oldest are dropped
-/// (and counted).
-const MAX_BUFFERED: usize = 200_000;
+/// Results kept in memory while the database is away; beyond this they go to disk (see
+/// `spill`).
+const MAX_BUFFERED: usize = 100_000;
 /// Results per write.
 const BATCH: usize = 500;
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -55,16 +57,6 @@ impl Monitors {
     }
 }
 
-/// What the writer task stores, in order.
-enum WriteJob {
-    Result(RecordedCheck),
-    Transition {
-        id: MonitorId,
-        transition: Box<Transition>,
-        memory: Memory,
-    },
-}
-
 struct Entry {
     monitor: Arc<Monitor>,
     memory: Memory,
@@ -86,10 +78,17 @@ pub struct Scheduler {
     clock: Arc<dyn Clock>,
     commands: mpsc::Receiver<Command>,
     concurrency: usize,
+    /// Where results the database could not take are kept (the data folder); none keeps them
+    /// in memory only.
+    spill_dir: Option<std::path::PathBuf>,
 }
 
 impl Scheduler {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> (Scheduler, Monitors) {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        spill_dir: Option<std::path::PathBuf>,
+    ) -> (Scheduler, Monitors) {
         let (tx, rx) = mpsc::channel(1024);
         (
             Scheduler {
@@ -97,6 +96,7 @@ impl Scheduler {
                 clock,
                 commands: rx,
                 concurrency: DEFAULT_CONCURRENCY,
+                spill_dir,
             },
             Monitors { commands: tx },
         )
@@ -121,7 +121,12 @@ impl Scheduler {
             }
         };
         let (write_tx, write_rx) = mpsc::channel(4096);
-        let writer = tokio::spawn(writer(self.store.clone(), write_rx, stop.clone()));
+        let writer = tokio::spawn(writer(
+            self.store.clone(),
+            write_rx,
+            stop.clone(),
+            self.spill_dir.clone(),
+        ));
         let mut engine = Engine {
             store: self.store.clone(),
             clock: self.clock.clone(),
@@ -348,7 +353,7 @@ impl Engine {
         let record = CheckRecord::new(id, at, report);
         let _ = self
             .write
-            .send(WriteJob::Result(RecordedCheck {
+            .send(WriteJob::result(RecordedCheck {
                 record,
                 memory: memory.clone(),
             }))
@@ -462,27 +467,26 @@ pub async fn run_check(monitor: &Monitor, now: Timestamp) -> ProbeReport {
     }
 }
 
-/// Writes results in batches and verdicts in order; keeps them while the database is away.
+/// Writes results in batches and verdicts in order; keeps them while the database is away
+/// (in memory, then on disk), and on disk when it stops with some unwritten.
 async fn writer(
     store: Arc<dyn Store>,
     mut jobs: mpsc::Receiver<WriteJob>,
     stop: watch::Receiver<bool>,
+    spill_dir: Option<std::path::PathBuf>,
 ) {
-    let mut pending: VecDeque<WriteJob> = VecDeque::new();
+    let mut pending = Queue::open(spill_dir, MAX_BUFFERED);
     let mut flush = tokio::time::interval(FLUSH_EVERY);
     flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut backoff = Duration::ZERO;
     let mut closed = false;
+    let mut dropped = 0;
     loop {
         tokio::select! {
             job = jobs.recv(), if !closed => match job {
                 Some(job) => {
-                    pending.push_back(job);
-                    if pending.len() > MAX_BUFFERED {
-                        pending.pop_front();
-                        metrics::counter!("pharos_monitor_results_dropped_total").increment(1);
-                    }
-                    if pending.len() < BATCH {
+                    pending.push(job);
+                    if pending.in_memory() < BATCH && backoff.is_zero() {
                         continue;
                     }
                 }
@@ -490,13 +494,18 @@ async fn writer(
             },
             _ = flush.tick() => {}
         }
+        if pending.dropped > dropped {
+            metrics::counter!("pharos_monitor_results_dropped_total")
+                .increment(pending.dropped - dropped);
+            dropped = pending.dropped;
+        }
         metrics::gauge!("pharos_monitor_results_buffered").set(pending.len() as f64);
         if !backoff.is_zero() && !closed {
             // After a failure, wait out the backoff (still taking jobs in).
             let until = Instant::now() + backoff;
             while Instant::now() < until {
                 tokio::select! {
-                    Some(job) = jobs.recv() => pending.push_back(job),
+                    Some(job) = jobs.recv() => pending.push(job),
                     _ = tokio::time::sleep_until(until) => break,
                 }
             }
@@ -507,10 +516,15 @@ async fn writer(
                 backoff = (backoff * 2).clamp(Duration::from_millis(500), Duration::from_secs(10));
                 tracing::warn!(error = %err, buffered = pending.len(), "cannot write check results; keeping them and retrying");
                 if *stop.borrow() {
-                    tracing::warn!(
-                        lost = pending.len(),
-                        "stopping with check results unwritten"
-                    );
+                    // Take in what the scheduler still sent, then keep it all for the next start.
+                    while let Ok(job) = jobs.try_recv() {
+                        pending.push(job);
+                    }
+                    match pending.persist() {
+                        Ok(0) => {}
+                        Ok(kept) => tracing::warn!(kept, "stopping with check results unwritten; kept on disk for the next start"),
+                        Err(err) => tracing::error!(error = %err, lost = pending.len(), "stopping with check results unwritten, and cannot keep them on disk"),
+                    }
                     return;
                 }
             }
@@ -523,33 +537,35 @@ async fn writer(
 
 /// Writes what is pending, oldest first: results in batches up to the next verdict, then the
 /// verdict. Stops at the first failure, leaving the rest pending.
-async fn drain(store: &dyn Store, pending: &mut VecDeque<WriteJob>) -> Result<(), StoreError> {
+async fn drain(store: &dyn Store, pending: &mut Queue) -> Result<(), StoreError> {
     while !pending.is_empty() {
         let results: Vec<RecordedCheck> = pending
-            .iter()
-            .take(BATCH)
+            .front(BATCH)
             .map_while(|job| match job {
-                WriteJob::Result(r) => Some(r.clone()),
+                WriteJob::Result { record, memory } => Some(RecordedCheck {
+                    record: record.clone(),
+                    memory: memory.clone(),
+                }),
                 WriteJob::Transition { .. } => None,
             })
             .collect();
         if !results.is_empty() {
             store.record_checks(&results).await?;
-            pending.drain(..results.len());
+            pending.consume(results.len());
             continue;
         }
         if let Some(WriteJob::Transition {
             id,
             transition,
             memory,
-        }) = pending.front()
+        }) = pending.front(1).next()
         {
             match store.apply_transition(*id, transition, memory).await {
                 Ok(_) | Err(StoreError::NotFound { .. }) => {}
                 Err(err) => return Err(err),
             }
-            pending.pop_front();
         }
+        pending.consume(1);
     }
     Ok(())
 }

@@ -62,9 +62,20 @@ pub async fn spawn_with(db: Db, clock: impl Clock) -> Option<TestApp> {
 /// [`super::proxy::Proxy`] the test can cut). The URL must name a database no other test uses.
 pub async fn spawn_on(database_url: String) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().join("data");
+    spawn_on_at(database_url, data_dir, dir).await
+}
+
+/// Like [`spawn_on`], with the data folder at `data_dir` (which may outlive the app, to start
+/// another on the same folder).
+pub async fn spawn_on_at(
+    database_url: String,
+    data_dir: std::path::PathBuf,
+    dir: TempDir,
+) -> TestApp {
     let overrides = Overrides {
         listen: Some("127.0.0.1:0".into()),
-        data_dir: Some(dir.path().join("data")),
+        data_dir: Some(data_dir),
         database_url: Some(database_url.clone()),
         ..Default::default()
     };
@@ -112,6 +123,8 @@ async fn start(
         ("admin", TokenScope::Admin),
     ] {
         let issued = pharos::token::issue();
+        // A second app on the same database (a restart) replaces the first one's tokens.
+        let _ = store.revoke_token(name, &Actor::cli()).await;
         store
             .create_token(issued.id, name, scope, &issued.secret_hash, &Actor::cli())
             .await
