@@ -6,6 +6,7 @@
 //! ```text
 //! cargo run --release --example bench_monitors -- --data-dir DIR --target http://127.0.0.1:PORT/health
 //! cargo run --release --example bench_monitors -- --data-dir DIR --count [--since TS --until TS]
+//! cargo run --release --example bench_monitors -- --serve-slow MS
 //! ```
 //!
 //! Seeding goes through the library ([`SqlStore`], one `create_monitor` transaction per
@@ -22,6 +23,11 @@
 //! by outcome and error class, an example message of each non-`up` outcome, their latency,
 //! and how far apart each monitor's consecutive checks started compared with its interval
 //! (a figure that includes the wait for a free check slot, which the lag metric does not).
+//!
+//! `--serve-slow MS` is a target that answers every request after MS milliseconds, as remote
+//! sites do, where nginx on the same machine answers in a fraction of one: it shows how many
+//! checks are in flight at once. It listens on a free port of 127.0.0.1, prints
+//! `listening on http://ADDR` on stdout, and serves until killed.
 
 use anyhow::{bail, Context};
 use clap::Parser;
@@ -48,9 +54,9 @@ use std::time::Instant;
 )]
 struct Args {
     /// The data folder `pharos serve --data-dir` will use; it must not hold a database yet
-    /// (unless --count).
+    /// (unless --count). Required unless --serve-slow.
     #[arg(long, value_name = "DIR")]
-    data_dir: PathBuf,
+    data_dir: Option<PathBuf>,
     /// The URL every monitor checks (required unless --count).
     #[arg(long, value_name = "URL")]
     target: Option<String>,
@@ -80,27 +86,73 @@ struct Args {
     /// With --count: only results that started before this time (RFC 3339, UTC).
     #[arg(long, value_name = "TIME")]
     until: Option<String>,
+    /// Serve a target that answers each request after this many milliseconds, instead of
+    /// seeding.
+    #[arg(long, value_name = "MS")]
+    serve_slow: Option<u64>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let db = args.data_dir.join("pharos.db");
+    if let Some(delay) = args.serve_slow {
+        return serve_slow(std::time::Duration::from_millis(delay)).await;
+    }
+    let Some(data_dir) = args.data_dir.clone() else {
+        bail!("--data-dir DIR is required to seed or count");
+    };
+    let db = data_dir.join("pharos.db");
     if args.count {
         return count(&db, args.since.as_deref(), args.until.as_deref()).await;
     }
     let Some(target) = args.target.clone() else {
         bail!("--target URL is required to seed");
     };
-    seed(&args, &db, target).await
+    seed(&args, &data_dir, &db, target).await
 }
 
-async fn seed(args: &Args, db: &Path, target: String) -> anyhow::Result<()> {
+/// Answers every request with `200 ok` after `delay`, one task per connection, closing the
+/// connection after the answer (the probe asks for that anyway). Reads only the request head.
+async fn serve_slow(delay: std::time::Duration) -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("binding 127.0.0.1:0")?;
+    println!("listening on http://{}", listener.local_addr()?);
+    loop {
+        let (mut socket, _) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                // Out of file descriptors, say: wait a little rather than spin.
+                eprintln!("bench_monitors: accept failed: {err}");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        tokio::spawn(async move {
+            let mut head = Vec::with_capacity(1024);
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+                match socket.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            tokio::time::sleep(delay).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
+                .await;
+            let _ = socket.shutdown().await;
+        });
+    }
+}
+
+async fn seed(args: &Args, data_dir: &Path, db: &Path, target: String) -> anyhow::Result<()> {
     if db.exists() {
         bail!("{} already exists; seed a fresh folder", db.display());
     }
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
     let store = Arc::new(
         SqlStore::open(
             &ConnectOptions::new(format!("sqlite://{}", db.display())),
@@ -327,10 +379,11 @@ async fn count(db: &Path, since: Option<&str>, until: Option<&str>) -> anyhow::R
     latencies.sort_by(f64::total_cmp);
     deviations.sort_by(f64::total_cmp);
     println!(
-        "latency_ms {:.3} {:.3} {:.3}",
+        "latency_ms {:.3} {:.3} {:.3} {:.3}",
         quantile(&latencies, 0.5),
         quantile(&latencies, 0.99),
-        latencies.last().copied().unwrap_or(f64::NAN)
+        latencies.last().copied().unwrap_or(f64::NAN),
+        latencies.iter().sum::<f64>() / latencies.len().max(1) as f64
     );
     println!(
         "spacing_deviation_ms {} {:.3} {:.3} {:.3}",

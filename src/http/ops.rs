@@ -63,6 +63,31 @@ fn describe() {
         "pharos_events_appended_total",
         "Events appended to the event log"
     );
+    metrics::describe_counter!(
+        "pharos_monitor_checks_total",
+        "Monitor checks run, by outcome"
+    );
+    metrics::describe_histogram!(
+        "pharos_monitor_schedule_lag_seconds",
+        metrics::Unit::Seconds,
+        "How late checks start against their due time, including any wait for a free check slot"
+    );
+    metrics::describe_gauge!(
+        "pharos_monitor_schedule_lag_max_seconds",
+        "The largest scheduling lag since start"
+    );
+    metrics::describe_counter!(
+        "pharos_monitor_checks_skipped_total",
+        "Check turns skipped: the previous check of the monitor still ran, or the process stalled"
+    );
+    metrics::describe_gauge!(
+        "pharos_monitor_results_buffered",
+        "Check results and verdicts waiting to be written"
+    );
+    metrics::describe_counter!(
+        "pharos_monitor_results_dropped_total",
+        "Check results lost: no room in memory or on disk"
+    );
     metrics::describe_gauge!(
         "pharos_db_pool_connections",
         "Database pool connections by state"

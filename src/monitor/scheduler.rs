@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::time::Instant;
 
 /// Checks running at once, across all monitors.
-pub const DEFAULT_CONCURRENCY: usize = 512;
+pub const DEFAULT_CONCURRENCY: usize = 2048;
 /// Results kept in memory while the database is away; beyond this they go to disk (see
 /// `spill`).
 const MAX_BUFFERED: usize = 100_000;
@@ -136,7 +136,7 @@ impl Scheduler {
             permits: Arc::new(Semaphore::new(self.concurrency)),
             write: write_tx,
             cursor,
-            lag_max: 0.0,
+            lag_max_us: Arc::default(),
         };
         let count = monitors.len();
         for m in monitors {
@@ -191,7 +191,8 @@ struct Engine {
     cursor: i64,
     /// The largest scheduling lag since start, in seconds: the histogram's quantiles cover
     /// only the last minute, and a rare stall would not show in them.
-    lag_max: f64,
+    /// The largest scheduling lag seen, in microseconds.
+    lag_max_us: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Where in its interval a monitor's checks fall: derived from its id, so phases spread
@@ -274,13 +275,8 @@ impl Engine {
             }
             entry.due = next;
             self.heap.push(Reverse((next, generation, id)));
-            let lag = now.saturating_duration_since(due).as_secs_f64();
-            metrics::histogram!("pharos_monitor_schedule_lag_seconds").record(lag);
-            if lag > self.lag_max {
-                self.lag_max = lag;
-                metrics::gauge!("pharos_monitor_schedule_lag_max_seconds").set(lag);
-            }
             if let Check::Push(p) = &entry.monitor.check {
+                record_lag(&self.lag_max_us, due);
                 // Due without a beat: a miss.
                 let report = ProbeReport::down(
                     ErrorClass::Heartbeat,
@@ -310,8 +306,11 @@ impl Engine {
             let permits = self.permits.clone();
             let done = done.clone();
             let clock = self.clock.clone();
+            let lag_max = self.lag_max_us.clone();
             tokio::spawn(async move {
                 let _permit = permits.acquire_owned().await;
+                // Lag runs to the check's real start, after any wait for a free slot.
+                record_lag(&lag_max, due);
                 let started_at = clock.now();
                 let report = run_check(&monitor, started_at).await;
                 let _ = done
@@ -439,6 +438,17 @@ impl Engine {
                 return;
             }
         }
+    }
+}
+
+/// Records how late a check starts against its due time (in the histogram and the maximum).
+fn record_lag(max_us: &std::sync::atomic::AtomicU64, due: Instant) {
+    let lag = Instant::now().saturating_duration_since(due);
+    metrics::histogram!("pharos_monitor_schedule_lag_seconds").record(lag.as_secs_f64());
+    let micros = u64::try_from(lag.as_micros()).unwrap_or(u64::MAX);
+    let before = max_us.fetch_max(micros, Ordering::Relaxed);
+    if micros > before {
+        metrics::gauge!("pharos_monitor_schedule_lag_max_seconds").set(lag.as_secs_f64());
     }
 }
 
