@@ -14,7 +14,7 @@
 use super::{valid_key, UnknownKeys};
 use crate::domain::ComponentStatus;
 use crate::monitor::evaluate::Policy;
-use crate::monitor::model::{validate_common, Check};
+use crate::monitor::model::{is_down_status, validate_common, Check, DOWN_STATUSES};
 use crate::store::{DeclaredMonitor, DeclaredMonitorComponent};
 use serde::Deserialize;
 use std::collections::BTreeSet;
@@ -310,7 +310,7 @@ fn monitor_components(
     entries: &[toml::Value],
     component_keys: &BTreeSet<&str>,
 ) -> Vec<DeclaredMonitorComponent> {
-    use ComponentStatus::{DegradedPerformance, MajorOutage, PartialOutage};
+    use ComponentStatus::MajorOutage;
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for (j, entry) in entries.iter().enumerate() {
@@ -331,17 +331,17 @@ fn monitor_components(
                 let status = match table.get("down_status") {
                     None => MajorOutage,
                     Some(toml::Value::String(text)) => match text.parse::<ComponentStatus>() {
-                        Ok(s @ (DegradedPerformance | PartialOutage | MajorOutage)) => s,
+                        Ok(s) if is_down_status(s) => s,
                         _ => {
                             problems.push(format!(
-                                "{here}.down_status: `{text}` is not an outage status; expected degraded_performance, partial_outage or major_outage"
+                                "{here}.down_status: `{text}` is not an outage status; expected {DOWN_STATUSES}"
                             ));
                             MajorOutage
                         }
                     },
                     Some(other) => {
                         problems.push(format!(
-                            "{here}.down_status: `{other}` is not an outage status; expected degraded_performance, partial_outage or major_outage"
+                            "{here}.down_status: `{other}` is not an outage status; expected {DOWN_STATUSES}"
                         ));
                         MajorOutage
                     }

@@ -89,7 +89,15 @@ pub struct MonitorComponent {
 }
 
 fn default_down_status() -> ComponentStatus {
-    ComponentStatus::MajorOutage
+    super::evaluate::DEFAULT_DOWN_STATUS
+}
+
+/// The statuses a monitor may set when down: only outage statuses make sense.
+pub const DOWN_STATUSES: &str = "degraded_performance, partial_outage or major_outage";
+
+pub fn is_down_status(status: ComponentStatus) -> bool {
+    use ComponentStatus::*;
+    matches!(status, DegradedPerformance | PartialOutage | MajorOutage)
 }
 
 /// A monitor as stored and served.
@@ -105,7 +113,8 @@ pub struct Monitor {
     pub policy: Policy,
     pub components: Vec<MonitorComponent>,
     pub tags: Vec<String>,
-    /// A paused monitor runs no checks and keeps its last verdict.
+    /// A paused monitor runs no checks; pausing resets its verdict to `pending`, releasing its
+    /// hold on its components.
     pub paused: bool,
     /// False: the monitor sets component status only and never opens incidents.
     pub auto_incidents: bool,

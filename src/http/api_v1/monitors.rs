@@ -9,7 +9,8 @@ use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::AppState;
 use crate::monitor::evaluate::Policy;
 use crate::monitor::model::{
-    validate_common, Check, CheckRecord, Monitor, MonitorComponent, MonitorPatch, NewMonitor,
+    is_down_status, validate_common, Check, CheckRecord, Monitor, MonitorComponent, MonitorPatch,
+    NewMonitor, DOWN_STATUSES,
 };
 use crate::monitor::probe::{ErrorClass, Outcome, ProbeReport, Timings};
 use crate::monitor::rollup::{Period, Rollup, Uptime};
@@ -100,13 +101,12 @@ pub struct PushQuery {
 
 /// Every problem with the statuses a monitor sets: only outage statuses make sense.
 fn component_problems(components: &[MonitorComponent]) -> Vec<String> {
-    use crate::domain::ComponentStatus::*;
     components
         .iter()
-        .filter(|c| !matches!(c.down_status, DegradedPerformance | PartialOutage | MajorOutage))
+        .filter(|c| !is_down_status(c.down_status))
         .map(|c| {
             format!(
-                "components: `down_status` of `{}` is `{}`; use degraded_performance, partial_outage or major_outage",
+                "components: `down_status` of `{}` is `{}`; use {DOWN_STATUSES}",
                 c.component_id, c.down_status
             )
         })
