@@ -29,27 +29,36 @@ use std::time::{Duration, Instant};
 
 const DEADLINE: Duration = Duration::from_secs(45);
 
-/// An HTTP target whose answer the test flips: the status code it returns; 0 hangs.
+/// When each request reached a target.
+type Hits = Arc<std::sync::Mutex<Vec<chrono::DateTime<chrono::Utc>>>>;
+
+/// An HTTP target whose answer the test flips (the status code it returns; 0 hangs), and
+/// which notes when each request arrived.
 struct Target {
     addr: SocketAddr,
     status: Arc<AtomicU16>,
+    hits: Hits,
 }
 
 impl Target {
     async fn start() -> Target {
         let status = Arc::new(AtomicU16::new(200));
+        let hits = Hits::default();
         let app = axum::Router::new()
             .route(
                 "/health",
-                get(|State(status): State<Arc<AtomicU16>>| async move {
-                    let code = status.load(Ordering::SeqCst);
-                    if code == 0 {
-                        std::future::pending::<()>().await;
-                    }
-                    (AxumStatus::from_u16(code).unwrap(), "ok")
-                }),
+                get(
+                    |State((status, hits)): State<(Arc<AtomicU16>, Hits)>| async move {
+                        hits.lock().unwrap().push(chrono::Utc::now());
+                        let code = status.load(Ordering::SeqCst);
+                        if code == 0 {
+                            std::future::pending::<()>().await;
+                        }
+                        (AxumStatus::from_u16(code).unwrap(), "ok")
+                    },
+                ),
             )
-            .with_state(status.clone());
+            .with_state((status.clone(), hits.clone()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind target");
@@ -57,7 +66,7 @@ impl Target {
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Target { addr, status }
+        Target { addr, status, hits }
     }
 
     fn url(&self) -> String {
@@ -150,7 +159,8 @@ async fn monitor_health(app: &TestApp, id: MonitorId) -> String {
     body["health"].as_str().unwrap_or_default().to_string()
 }
 
-async fn public_component_status(app: &TestApp, component: &str) -> Option<String> {
+/// The component as `/api/v2/summary.json` shows it.
+async fn public_component(app: &TestApp, component: &str) -> Option<Value> {
     let summary: Value = app
         .client
         .get(app.url("/api/v2/summary.json"))
@@ -164,7 +174,12 @@ async fn public_component_status(app: &TestApp, component: &str) -> Option<Strin
         .as_array()?
         .iter()
         .find(|c| c["id"] == component)
-        .and_then(|c| c["status"].as_str())
+        .cloned()
+}
+
+async fn public_component_status(app: &TestApp, component: &str) -> Option<String> {
+    public_component(app, component).await?["status"]
+        .as_str()
         .map(str::to_string)
 }
 
@@ -186,21 +201,9 @@ async fn an_outage_opens_one_incident_and_recovery_resolves_it(app: TestApp) {
     .await;
     // "Last checked" for the monitored component, in /api/v2 and on the page.
     wait_for("last_checked_at on the monitored component", || async {
-        let summary: Value = app
-            .client
-            .get(app.url("/api/v2/summary.json"))
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        let c = summary["components"]
-            .as_array()?
-            .iter()
-            .find(|c| c["id"] == component.as_str())?
-            .clone();
-        c["last_checked_at"].as_str().map(|_| ())
+        public_component(&app, &component).await?["last_checked_at"]
+            .as_str()
+            .map(|_| ())
     })
     .await;
     let page = app
@@ -353,36 +356,6 @@ both_backends!(
     an_outage_opens_one_incident_and_recovery_resolves_it
 );
 
-/// An HTTP target that notes when each request arrived.
-async fn logging_target() -> (
-    SocketAddr,
-    Arc<std::sync::Mutex<Vec<chrono::DateTime<chrono::Utc>>>>,
-) {
-    let hits: Arc<std::sync::Mutex<Vec<chrono::DateTime<chrono::Utc>>>> = Arc::default();
-    let app =
-        axum::Router::new()
-            .route(
-                "/health",
-                get(
-                    |State(hits): State<
-                        Arc<std::sync::Mutex<Vec<chrono::DateTime<chrono::Utc>>>>,
-                    >| async move {
-                        hits.lock().unwrap().push(chrono::Utc::now());
-                        "ok"
-                    },
-                ),
-            )
-            .with_state(hits.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind target");
-    let addr = listener.local_addr().expect("target addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (addr, hits)
-}
-
 /// The database goes away while checks run (PostgreSQL behind a proxy the test cuts): the
 /// results are kept and written when it returns, none lost. Every request the target saw
 /// during the outage has its stored result.
@@ -393,11 +366,12 @@ async fn results_of_checks_during_a_database_outage_are_written_afterwards() {
     };
     let (proxy, proxied) = common::proxy::Proxy::in_front_of(&url).await;
     let app = common::app::spawn_on(proxied).await;
-    let (addr, hits) = logging_target().await;
+    let target = Target::start().await;
+    let hits = target.hits.clone();
     let id = fast_monitor(
         &app,
         "through an outage",
-        json!({ "kind": "http", "url": format!("http://{addr}/health") }),
+        json!({ "kind": "http", "url": target.url() }),
         800,
         &[],
     )
@@ -460,11 +434,12 @@ async fn results_unwritten_at_stop_are_written_after_a_restart() {
         tempfile::tempdir().expect("temp dir"),
     )
     .await;
-    let (addr, hits) = logging_target().await;
+    let target = Target::start().await;
+    let hits = target.hits.clone();
     let id = fast_monitor(
         &app,
         "through a restart",
-        json!({ "kind": "http", "url": format!("http://{addr}/health") }),
+        json!({ "kind": "http", "url": target.url() }),
         800,
         &[],
     )
