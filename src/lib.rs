@@ -29,3 +29,4 @@ pub mod monitor;
 pub mod snapshot;
 pub mod store;
 pub mod token;
+pub mod vendor;
