@@ -67,6 +67,18 @@ id_type!(
     MonitorId
 );
 id_type!(
+    /// Identifies a followed vendor.
+    VendorId
+);
+id_type!(
+    /// Identifies a vendor's component as Pharos stores it.
+    VendorComponentId
+);
+id_type!(
+    /// Identifies a vendor's incident or maintenance as Pharos stores it.
+    VendorIncidentId
+);
+id_type!(
     /// Identifies an API token (the public part of the token string).
     TokenId
 );

@@ -10,6 +10,7 @@ pub mod time;
 
 pub use ids::{
     ComponentGroupId, ComponentId, IncidentId, IncidentUpdateId, MaintenanceId, MonitorId, TokenId,
+    VendorComponentId, VendorId, VendorIncidentId,
 };
 pub use status::{
     ComponentStatus, EnumParseError, IncidentImpact, IncidentStatus, MaintenanceStatus, ManagedBy,

@@ -90,6 +90,22 @@ event_kinds! {
     MonitorUpdated => "monitor.updated",
     MonitorDeleted => "monitor.deleted",
     MonitorStateChanged => "monitor.state_changed",
+    VendorCreated => "vendor.created",
+    VendorUpdated => "vendor.updated",
+    VendorDeleted => "vendor.deleted",
+    VendorImported => "vendor.imported",
+    VendorSourceUnreachable => "vendor.source_unreachable",
+    VendorSourceRecovered => "vendor.source_recovered",
+    VendorComponentsChanged => "vendor.components_changed",
+    VendorComponentStatusChanged => "vendor.component_status_changed",
+    VendorIncidentOpened => "vendor.incident_opened",
+    VendorIncidentUpdatePosted => "vendor.incident_update_posted",
+    VendorIncidentUpdated => "vendor.incident_updated",
+    VendorIncidentResolved => "vendor.incident_resolved",
+    VendorMaintenanceScheduled => "vendor.maintenance_scheduled",
+    VendorMaintenanceUpdated => "vendor.maintenance_updated",
+    VendorMaintenanceStarted => "vendor.maintenance_started",
+    VendorMaintenanceCompleted => "vendor.maintenance_completed",
 }
 
 impl fmt::Display for EventKind {

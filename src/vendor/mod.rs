@@ -4,4 +4,6 @@
 //! - [`adapter`]: one module per source format, each a pure parser.
 
 pub mod adapter;
+pub mod diff;
 pub mod model;
+pub mod record;
