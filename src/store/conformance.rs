@@ -25,7 +25,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 mod rollups;
+mod vendors;
 pub use rollups::*;
+pub use vendors::*;
 
 /// Expands `$callback! { plain: [..], shared: [..] }` with the name of every check.
 ///
@@ -64,6 +66,8 @@ macro_rules! store_conformance_checks {
                 uptime_windows,
                 reconcile_config,
                 reconcile_monitors,
+                vendors_crud,
+                vendor_polls_round_trip,
             ],
             shared: [concurrent_writes, concurrent_patches],
         }

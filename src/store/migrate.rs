@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "rollups",
         sql: include_str!("migrations/0003_rollups.sql"),
     },
+    Migration {
+        version: 4,
+        name: "vendors",
+        sql: include_str!("migrations/0004_vendors.sql"),
+    },
 ];
 
 fn checksum(sql: &str) -> String {

@@ -19,6 +19,9 @@ use crate::events::Actor;
 use crate::monitor::evaluate::{Memory, Policy, Transition};
 use crate::monitor::model::{Check, CheckRecord, Monitor, MonitorPatch, NewMonitor};
 use crate::monitor::rollup::{Period, Rollup, RollupReport, Uptime};
+use crate::vendor::record::{
+    NewVendor, PollRecord, Vendor, VendorChecked, VendorPatch, VendorState,
+};
 use async_trait::async_trait;
 
 pub use migrate::MIGRATIONS;
@@ -488,6 +491,34 @@ pub trait Store: Send + Sync {
     /// A monitor's uptime over the 24 hours, 7, 30, 90 and 365 days before `now`: day and
     /// hour roll-ups where they are current, raw results for the rest.
     async fn monitor_uptime(&self, id: MonitorId, now: Timestamp) -> StoreResult<Uptime>;
+
+    // vendors (see `crate::vendor`)
+    async fn create_vendor(&self, input: NewVendor, actor: &Actor) -> StoreResult<Vendor>;
+    /// Changing the adapter or the URLs forgets the conditional-GET validators.
+    async fn update_vendor(
+        &self,
+        id: VendorId,
+        patch: VendorPatch,
+        actor: &Actor,
+    ) -> StoreResult<Vendor>;
+    /// Deletes the vendor with everything seen on its page.
+    async fn delete_vendor(&self, id: VendorId, actor: &Actor) -> StoreResult<()>;
+    async fn get_vendor(&self, id: VendorId) -> StoreResult<Vendor>;
+    async fn get_vendor_by_slug(&self, slug: &str) -> StoreResult<Vendor>;
+    /// Every vendor, by slug.
+    async fn all_vendors(&self) -> StoreResult<Vec<Vendor>>;
+    /// Everything stored about a vendor's page: components in the vendor's order (removed
+    /// ones included), incidents and maintenances newest first with their updates.
+    async fn vendor_state(&self, id: VendorId) -> StoreResult<VendorState>;
+    /// Stores one poll in one transaction: the rows of its diff, its events, the source's
+    /// state (with `vendor.source_unreachable` / `vendor.source_recovered` when that
+    /// changes), the poll time and validators. The caller skips it when nothing changed.
+    async fn record_vendor_poll(&self, id: VendorId, poll: &PollRecord) -> StoreResult<()>;
+    /// Writes the poll times and validators of many vendors in one transaction, no events.
+    async fn touch_vendors(&self, checked: &[VendorChecked]) -> StoreResult<()>;
+    /// Deletes vendor incidents and maintenances that ended before `before`. Returns how
+    /// many.
+    async fn prune_vendor_history(&self, before: Timestamp) -> StoreResult<u64>;
 
     // configuration as code
     /// Makes the stored config-managed resources match the declarations, in one transaction:

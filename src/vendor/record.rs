@@ -267,3 +267,32 @@ pub struct VendorState {
     /// Incidents and maintenances, newest first.
     pub incidents: Vec<VendorIncidentRecord>,
 }
+
+/// The source's state after a poll.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceUpdate {
+    pub state: SourceState,
+    pub error: Option<String>,
+    pub unreachable_since: Option<Timestamp>,
+}
+
+/// What one poll stores: the changes it found and the source's state. Stored only when
+/// something changed; the poll time and validators of unchanged polls are written in
+/// batches ([`VendorChecked`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PollRecord {
+    pub diff: super::diff::Diff,
+    pub source: SourceUpdate,
+    /// True once a poll succeeded (the first one imports silently).
+    pub imported: bool,
+    pub checked_at: Timestamp,
+    pub validators: BTreeMap<String, Validators>,
+}
+
+/// A vendor's last poll time and validators, written in batches.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VendorChecked {
+    pub id: VendorId,
+    pub at: Timestamp,
+    pub validators: BTreeMap<String, Validators>,
+}

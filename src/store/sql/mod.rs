@@ -28,6 +28,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 mod monitors;
 mod rollups;
+mod vendors;
 
 /// Which database a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -2175,6 +2176,51 @@ impl Store for SqlStore {
     }
 
     // ---- configuration as code ----------------------------------------------------------
+
+    async fn create_vendor(&self, input: NewVendor, actor: &Actor) -> StoreResult<Vendor> {
+        self.create_vendor_tx(input, actor).await
+    }
+
+    async fn update_vendor(
+        &self,
+        id: VendorId,
+        patch: VendorPatch,
+        actor: &Actor,
+    ) -> StoreResult<Vendor> {
+        self.update_vendor_tx(id, patch, actor).await
+    }
+
+    async fn delete_vendor(&self, id: VendorId, actor: &Actor) -> StoreResult<()> {
+        self.delete_vendor_tx(id, actor).await
+    }
+
+    async fn get_vendor(&self, id: VendorId) -> StoreResult<Vendor> {
+        self.get_vendor_q(id).await
+    }
+
+    async fn get_vendor_by_slug(&self, slug: &str) -> StoreResult<Vendor> {
+        self.get_vendor_by_slug_q(slug).await
+    }
+
+    async fn all_vendors(&self) -> StoreResult<Vec<Vendor>> {
+        self.all_vendors_q().await
+    }
+
+    async fn vendor_state(&self, id: VendorId) -> StoreResult<VendorState> {
+        self.vendor_state_q(id).await
+    }
+
+    async fn record_vendor_poll(&self, id: VendorId, poll: &PollRecord) -> StoreResult<()> {
+        self.record_vendor_poll_tx(id, poll).await
+    }
+
+    async fn touch_vendors(&self, checked: &[VendorChecked]) -> StoreResult<()> {
+        self.touch_vendors_tx(checked).await
+    }
+
+    async fn prune_vendor_history(&self, before: Timestamp) -> StoreResult<u64> {
+        self.prune_vendor_history_tx(before).await
+    }
 
     async fn create_monitor(&self, input: NewMonitor, actor: &Actor) -> StoreResult<Monitor> {
         self.create_monitor_tx(input, actor).await
