@@ -14,6 +14,7 @@ use crate::snapshot::projector::{self, Projector};
 use crate::snapshot::{PageInfo, PublicState, Snapshot, SnapshotCell};
 use crate::store::sql::{ConnectOptions, SqlStore};
 use crate::store::{Store, StoreError};
+use crate::vendor::poller::Poller;
 use anyhow::Context;
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
@@ -33,6 +34,7 @@ pub struct App {
     projector: Projector,
     preparation: Preparation,
     scheduler: Scheduler,
+    poller: Poller,
 }
 
 /// How often to retry a database that was away at start.
@@ -184,6 +186,7 @@ impl App {
 
         let (scheduler, monitors) =
             Scheduler::new(store.clone(), clock.clone(), Some(config.data_dir.clone()));
+        let (poller, vendors) = Poller::new(store.clone(), clock.clone());
         let state = AppState {
             store: store.clone(),
             clock,
@@ -193,6 +196,7 @@ impl App {
             snapshot: cell,
             db_ready: ready,
             monitors: Some(monitors),
+            vendors: Some(vendors),
         };
         Ok(App {
             config,
@@ -201,6 +205,7 @@ impl App {
             projector,
             preparation,
             scheduler,
+            poller,
         })
     }
 
@@ -230,6 +235,10 @@ impl App {
         ));
         let stop_rx_scheduler = stop_rx.clone();
         let router = self.router();
+        let poller_task = tokio::spawn(
+            self.poller
+                .run(self.state.db_ready.clone(), stop_rx.clone()),
+        );
         let projector = Arc::new(self.projector);
         let running = projector.clone();
         let projector_task = tokio::spawn(async move { running.run(stop_rx).await });
@@ -264,6 +273,7 @@ impl App {
         let _ = rollups.await;
         let _ = projector_task.await;
         let _ = scheduler_task.await;
+        let _ = poller_task.await;
         self.store.close().await;
         tracing::info!("pharos stopped");
         Ok(())

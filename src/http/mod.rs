@@ -45,6 +45,8 @@ pub struct AppState {
     pub db_ready: Arc<std::sync::atomic::AtomicBool>,
     /// The monitor scheduler, for push heartbeats; none where no scheduler runs.
     pub monitors: Option<crate::monitor::scheduler::Monitors>,
+    /// The vendor poller, for "poll now".
+    pub vendors: Option<crate::vendor::poller::Vendors>,
 }
 
 /// Every route, with the OpenAPI description each handler carries. With a state, `/api/v1`
@@ -80,6 +82,13 @@ fn routes(auth_state: Option<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(monitors::uptime))
         .routes(routes!(monitors::rollups))
         .routes(routes!(monitors::latency_chart))
+        .routes(routes!(vendors::list, vendors::create))
+        .routes(routes!(vendors::detect_adapter))
+        .routes(routes!(vendors::get, vendors::update, vendors::delete))
+        .routes(routes!(vendors::poll_now))
+        .routes(routes!(vendors::components))
+        .routes(routes!(vendors::incidents))
+        .routes(routes!(vendors::incident))
         .routes(routes!(events::list));
     let api = match auth_state {
         Some(state) => api.route_layer(middleware::from_fn_with_state(state, auth::require_token)),

@@ -293,8 +293,8 @@ fn candidates(snapshot: &VendorSnapshot) -> Vec<Candidate> {
 }
 
 /// The stored record a candidate is, by the matching rules in the module doc.
-fn find_stored<'a>(
-    stored: &'a [VendorIncidentRecord],
+fn find_stored(
+    stored: &[VendorIncidentRecord],
     taken: &[bool],
     c: &Candidate,
 ) -> Option<usize> {
@@ -780,7 +780,7 @@ pub fn apply(state: &mut VendorState, diff: &Diff) {
     }
     state
         .incidents
-        .sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        .sort_by_key(|r| std::cmp::Reverse(r.started_at));
 }
 
 #[cfg(test)]

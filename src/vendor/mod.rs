@@ -4,6 +4,9 @@
 //! - [`adapter`]: one module per source format, each a pure parser.
 
 pub mod adapter;
+pub mod detect;
 pub mod diff;
+pub mod fetch;
 pub mod model;
+pub mod poller;
 pub mod record;

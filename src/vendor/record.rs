@@ -296,3 +296,67 @@ pub struct VendorChecked {
     pub at: Timestamp,
     pub validators: BTreeMap<String, Validators>,
 }
+
+/// Every problem with a vendor's settings, each naming its field.
+pub fn validate_vendor(
+    slug: &str,
+    page_url: &str,
+    source_url: Option<&str>,
+    poll_interval_seconds: u64,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let slug_ok = !slug.is_empty()
+        && slug.len() <= 64
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-');
+    if !slug_ok {
+        problems.push(format!(
+            "`slug` `{slug}` must be 1 to 64 lower-case letters, digits and inner hyphens, such as `github` or `aws-health`"
+        ));
+    }
+    for (field, value) in [("page_url", Some(page_url)), ("source_url", source_url)] {
+        if let Some(value) = value {
+            if let Err(problem) = check_url(value) {
+                problems.push(format!("`{field}`: {problem}"));
+            }
+        }
+    }
+    if !(MIN_POLL_SECS..=MAX_POLL_SECS).contains(&poll_interval_seconds) {
+        problems.push(format!(
+            "`poll_interval_seconds` must be {MIN_POLL_SECS} to {MAX_POLL_SECS} (a vendor's page is someone else's server), not {poll_interval_seconds}"
+        ));
+    }
+    problems
+}
+
+/// An absolute http(s) URL with a host.
+pub fn check_url(value: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(value).map_err(|e| format!("`{value}` is not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!(
+            "`{value}` must be an http:// or https:// URL with a host"
+        ));
+    }
+    Ok(url)
+}
+
+/// A slug made from a name: `Amazon Web Services` → `amazon-web-services`.
+pub fn slugify(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    slug.chars()
+        .take(64)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_string()
+}
