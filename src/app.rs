@@ -186,7 +186,7 @@ impl App {
 
         let (scheduler, monitors) =
             Scheduler::new(store.clone(), clock.clone(), Some(config.data_dir.clone()));
-        let (poller, vendors) = Poller::new(store.clone(), clock.clone());
+        let (poller, vendors) = Poller::new(store.clone(), clock.clone(), &config.vendors);
         let state = AppState {
             store: store.clone(),
             clock,

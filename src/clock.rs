@@ -49,3 +49,10 @@ impl Clock for ManualClock {
         *self.now.lock().expect("clock lock")
     }
 }
+
+/// A shared clock is a clock: a test keeps one handle to move it and gives the app another.
+impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
+    fn now(&self) -> Timestamp {
+        (**self).now()
+    }
+}

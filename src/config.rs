@@ -35,6 +35,28 @@ pub struct Config {
     pub components: Vec<DeclaredComponent>,
     /// Monitors declared in the file; their components are keys of `components`.
     pub monitors: Vec<DeclaredMonitor>,
+    pub vendors: VendorSettings,
+}
+
+/// `[vendors]`: how followed vendors are polled, kept and shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorSettings {
+    /// Days a vendor's ended incidents and maintenances are kept.
+    pub retention_days: u32,
+    /// Whether `/vendors` pages are public (anonymous readers get 404 when not).
+    pub public: bool,
+    /// Seconds one fetch of a vendor's source may take.
+    pub fetch_timeout_seconds: u32,
+}
+
+impl Default for VendorSettings {
+    fn default() -> Self {
+        VendorSettings {
+            retention_days: 365,
+            public: true,
+            fetch_timeout_seconds: 15,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +148,8 @@ struct FileConfig {
     #[serde(default)]
     monitoring: MonitoringSection,
     #[serde(default)]
+    vendors: VendorsSection,
+    #[serde(default)]
     component_groups: Vec<GroupDecl>,
     #[serde(default)]
     components: Vec<ComponentDecl>,
@@ -188,6 +212,16 @@ struct MonitoringSection {
     unknown: UnknownKeys,
 }
 
+#[derive(Debug, Default, Deserialize)]
+struct VendorsSection {
+    retention_days: Option<i64>,
+    public: Option<bool>,
+    fetch_timeout_seconds: Option<i64>,
+    /// Keys that are not settings: reported as problems with all the others (see `unknown_keys`).
+    #[serde(flatten)]
+    unknown: UnknownKeys,
+}
+
 #[derive(Debug, Deserialize)]
 struct GroupDecl {
     key: String,
@@ -241,6 +275,12 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
         "PHAROS_MONITORING_RAW_RETENTION_DAYS",
         "monitoring.raw_retention_days",
     ),
+    ("PHAROS_VENDORS_RETENTION_DAYS", "vendors.retention_days"),
+    ("PHAROS_VENDORS_PUBLIC", "vendors.public"),
+    (
+        "PHAROS_VENDORS_FETCH_TIMEOUT_SECONDS",
+        "vendors.fetch_timeout_seconds",
+    ),
 ];
 
 /// Reads the file (if any), then applies the environment and the flags, then validates.
@@ -284,6 +324,7 @@ fn unknown_keys(file: &FileConfig) -> Vec<String> {
         ("page", &file.page.unknown),
         ("http", &file.http.unknown),
         ("monitoring", &file.monitoring.unknown),
+        ("vendors", &file.vendors.unknown),
     ] {
         keys.extend(unknown.keys().map(|k| format!("{section}.{k}")));
     }
@@ -407,6 +448,37 @@ fn resolve(
         14,
         1..=3650,
     );
+    let vendors = VendorSettings {
+        retention_days: int_setting(
+            &mut problems,
+            "vendors.retention_days",
+            env("PHAROS_VENDORS_RETENTION_DAYS"),
+            file.vendors.retention_days,
+            365,
+            1..=3650,
+        ),
+        public: match env("PHAROS_VENDORS_PUBLIC") {
+            Some(text) => match text.trim() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                other => {
+                    problems.push(format!(
+                        "vendors.public: `{other}` is not a boolean; expected true or false"
+                    ));
+                    true
+                }
+            },
+            None => file.vendors.public.unwrap_or(true),
+        },
+        fetch_timeout_seconds: int_setting(
+            &mut problems,
+            "vendors.fetch_timeout_seconds",
+            env("PHAROS_VENDORS_FETCH_TIMEOUT_SECONDS"),
+            file.vendors.fetch_timeout_seconds,
+            15,
+            1..=120,
+        ),
+    };
 
     let page_name = env("PHAROS_PAGE_NAME")
         .or(file.page.name)
@@ -477,6 +549,7 @@ fn resolve(
         groups,
         components,
         monitors,
+        vendors,
     })
 }
 
@@ -736,6 +809,28 @@ mod tests {
         assert_eq!(from_text("", &no_env).unwrap().raw_retention_days, 14);
         let config = from_text("[monitoring]\nraw_retention_days = 30\n", &no_env).unwrap();
         assert_eq!(config.raw_retention_days, 30);
+        let config = from_text(
+            "[vendors]\nretention_days = 30\npublic = false\nfetch_timeout_seconds = 2\n",
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(
+            config.vendors,
+            VendorSettings {
+                retention_days: 30,
+                public: false,
+                fetch_timeout_seconds: 2
+            }
+        );
+        assert_eq!(
+            from_text("", &no_env).unwrap().vendors,
+            VendorSettings::default()
+        );
+        let err = from_text("[vendors]\nfetch_timeout_seconds = 0\npoll = 1\n", &no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("vendors.fetch_timeout_seconds"), "{err}");
+        assert!(err.contains("vendors.poll"), "{err}");
         let env = |k: &str| (k == "PHAROS_MONITORING_RAW_RETENTION_DAYS").then(|| "7".to_string());
         assert_eq!(
             from_text("[monitoring]\nraw_retention_days = 30\n", &env)

@@ -38,8 +38,8 @@ pub enum FetchError {
     },
     #[error("the source sent more than {} MiB", MAX_BODY / 1024 / 1024)]
     TooLarge,
-    #[error("the source did not answer within {} s", TIMEOUT.as_secs())]
-    Timeout,
+    #[error("the source did not answer within {0} s")]
+    Timeout(u64),
     #[error("more than {MAX_REDIRECTS} redirects")]
     Redirects,
     #[error("cannot reach the source: {0}")]
@@ -59,6 +59,7 @@ impl FetchError {
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    timeout: Duration,
 }
 
 impl Default for Fetcher {
@@ -82,7 +83,7 @@ impl Fetcher {
             .pool_max_idle_per_host(2)
             .build()
             .expect("the HTTP client builds");
-        Fetcher { client }
+        Fetcher { client, timeout }
     }
 
     /// GETs `url`, conditionally when `validators` has any.
@@ -101,6 +102,7 @@ impl Fetcher {
         if let Some(modified) = &validators.last_modified {
             request = request.header(reqwest::header::IF_MODIFIED_SINCE, modified);
         }
+        let classify = |e| classify(e, self.timeout);
         let mut response = request.send().await.map_err(classify)?;
         let status = response.status();
         if status == reqwest::StatusCode::NOT_MODIFIED {
@@ -152,9 +154,9 @@ impl Fetcher {
     }
 }
 
-fn classify(err: reqwest::Error) -> FetchError {
+fn classify(err: reqwest::Error, timeout: Duration) -> FetchError {
     if err.is_timeout() {
-        FetchError::Timeout
+        FetchError::Timeout(timeout.as_secs())
     } else if err.is_redirect() {
         FetchError::Redirects
     } else {

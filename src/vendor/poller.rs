@@ -46,6 +46,8 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
 /// How often poll times and validators of unchanged polls are written.
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
 const POLL_EVENTS: Duration = Duration::from_secs(2);
+/// How often vendor history past its retention is deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(6 * 3600);
 
 /// What a poll did, for "poll now" callers (the API, tests).
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
@@ -57,6 +59,8 @@ pub struct PollSummary {
     pub events: usize,
     /// Every document answered 304 Not Modified.
     pub not_modified: bool,
+    /// When the next scheduled poll comes (grows with failures: the backoff).
+    pub next_poll_in_seconds: u64,
 }
 
 /// A handle to the running poller.
@@ -90,17 +94,23 @@ pub struct Poller {
     clock: Arc<dyn Clock>,
     fetcher: Fetcher,
     commands: mpsc::Receiver<Command>,
+    retention: chrono::Duration,
 }
 
 impl Poller {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> (Poller, Vendors) {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        settings: &crate::config::VendorSettings,
+    ) -> (Poller, Vendors) {
         let (tx, rx) = mpsc::channel(64);
         (
             Poller {
                 store,
                 clock,
-                fetcher: Fetcher::default(),
+                fetcher: Fetcher::new(Duration::from_secs(settings.fetch_timeout_seconds.into())),
                 commands: rx,
+                retention: chrono::Duration::days(settings.retention_days.into()),
             },
             Vendors { commands: tx },
         )
@@ -141,6 +151,8 @@ impl Poller {
         events.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut touch = tokio::time::interval(TOUCH_EVERY);
         touch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut prune = tokio::time::interval(PRUNE_EVERY);
+        prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             if !engine.loaded {
                 engine.load().await;
@@ -162,6 +174,14 @@ impl Poller {
                 } => engine.follow_log().await,
                 _ = events.tick() => engine.follow_log().await,
                 _ = touch.tick() => engine.touch().await,
+                _ = prune.tick() => {
+                    let before = Timestamp::from_datetime(self.clock.now().0 - self.retention);
+                    match self.store.prune_vendor_history(before).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(records = n, "pruned vendor history past its retention"),
+                        Err(err) => tracing::debug!(error = %err, "cannot prune vendor history"),
+                    }
+                }
                 _ = stop.changed() => break,
             }
         }
@@ -666,12 +686,14 @@ async fn succeeded(
             }
         }
     }
-    entry.due = next_due(entry, Instant::now());
+    let now = Instant::now();
+    entry.due = next_due(entry, now);
     PollSummary {
         source_state: entry.vendor.source_state,
         error: entry.vendor.source_error.clone(),
         events,
         not_modified,
+        next_poll_in_seconds: entry.due.saturating_duration_since(now).as_secs(),
     }
 }
 
@@ -731,6 +753,7 @@ async fn failed(
         error: Some(failure.message),
         events,
         not_modified: false,
+        next_poll_in_seconds: delay.as_secs(),
     }
 }
 

@@ -87,6 +87,11 @@ pub async fn spawn_on_at(
 /// app's temp dir), for settings the flags do not cover, such as `[page]`. The listen address,
 /// data dir and database come from overrides as in [`spawn`], so they beat the file.
 pub async fn spawn_with_config(db: Db, toml: &str) -> Option<TestApp> {
+    spawn_with_config_and_clock(db, toml, SystemClock).await
+}
+
+/// Like [`spawn_with_config`], on the given clock.
+pub async fn spawn_with_config_and_clock(db: Db, toml: &str, clock: impl Clock) -> Option<TestApp> {
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = match db {
         Db::Sqlite => super::postgres::sqlite_url(dir.path()),
@@ -103,7 +108,7 @@ pub async fn spawn_with_config(db: Db, toml: &str) -> Option<TestApp> {
     };
     let config = config::load(&overrides, &|_| None)
         .unwrap_or_else(|err| panic!("test config is invalid:\n{err}"));
-    Some(start(config, Arc::new(SystemClock), dir, database_url).await)
+    Some(start(config, Arc::new(clock), dir, database_url).await)
 }
 
 /// Builds the app from `config`, issues one token of each scope and serves it on a fresh
