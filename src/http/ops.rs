@@ -88,6 +88,14 @@ fn describe() {
         "pharos_monitor_results_dropped_total",
         "Check results lost: no room in memory or on disk"
     );
+    metrics::describe_counter!(
+        "pharos_vendor_polls_total",
+        "Vendor polls by outcome: unchanged (nothing written), changed, failed"
+    );
+    metrics::describe_counter!(
+        "pharos_vendor_writes_total",
+        "Vendor write transactions by kind: poll (a poll's changes or source state), touch (batched poll times)"
+    );
     metrics::describe_gauge!(
         "pharos_db_pool_connections",
         "Database pool connections by state"

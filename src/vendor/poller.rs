@@ -426,7 +426,6 @@ impl Engine {
                 Err(failure) => Ok(failed(&*self.store, entry, failure, outcome.at).await),
             }
         };
-        metrics::counter!("pharos_vendor_polls_total").increment(1);
         for waiter in entry.waiters.drain(..) {
             let _ = waiter.send(summary.clone());
         }
@@ -454,6 +453,7 @@ impl Engine {
         if checked.is_empty() {
             return;
         }
+        metrics::counter!("pharos_vendor_writes_total", "kind" => "touch").increment(1);
         match self.store.touch_vendors(&checked).await {
             Ok(()) => {
                 for c in &checked {
@@ -650,6 +650,7 @@ async fn succeeded(
     let recovering = entry.vendor.source_state != SourceState::Ok;
     let mut events = 0;
     if changes.is_empty() && !recovering && entry.vendor.imported {
+        metrics::counter!("pharos_vendor_polls_total", "outcome" => "unchanged").increment(1);
         entry.vendor.validators = validators;
         entry.vendor.last_checked_at = Some(at);
         entry.dirty = true;
@@ -665,6 +666,8 @@ async fn succeeded(
             checked_at: at,
             validators: validators.clone(),
         };
+        metrics::counter!("pharos_vendor_polls_total", "outcome" => "changed").increment(1);
+        metrics::counter!("pharos_vendor_writes_total", "kind" => "poll").increment(1);
         match store.record_vendor_poll(entry.vendor.id, &record).await {
             Ok(()) => {
                 events = record.diff.events.len()
@@ -704,6 +707,7 @@ async fn failed(
     at: Timestamp,
 ) -> PollSummary {
     entry.failures = entry.failures.saturating_add(1);
+    metrics::counter!("pharos_vendor_polls_total", "outcome" => "failed").increment(1);
     let since = entry.vendor.unreachable_since.unwrap_or(at);
     let mut events = 0;
     let changed = entry.vendor.source_state != SourceState::Unreachable
@@ -720,6 +724,7 @@ async fn failed(
             checked_at: at,
             validators: entry.vendor.validators.clone(),
         };
+        metrics::counter!("pharos_vendor_writes_total", "kind" => "poll").increment(1);
         match store.record_vendor_poll(entry.vendor.id, &record).await {
             Ok(()) => {
                 events = usize::from(entry.vendor.source_state != SourceState::Unreachable);
