@@ -24,7 +24,9 @@
 //! it out: a component missing from a complete listing is marked removed; an open incident
 //! missing from a listing of all open incidents is resolved at the poll's time; a
 //! maintenance missing from a listing of all open maintenances is completed. A history
-//! list or a feed ends nothing.
+//! list or a feed ends nothing. A source that lists every open incident but components only
+//! as they are named by those incidents (AWS, Azure, Google Cloud, Checkly) shows a
+//! component it no longer names as operational again.
 //!
 //! ## The first poll
 //!
@@ -38,8 +40,8 @@ use super::record::{
     VendorUpdateRecord,
 };
 use crate::domain::{
-    IncidentImpact, IncidentStatus, MaintenanceStatus, Timestamp, VendorComponentId,
-    VendorIncidentId,
+    ComponentStatus, IncidentImpact, IncidentStatus, MaintenanceStatus, Timestamp,
+    VendorComponentId, VendorIncidentId,
 };
 use crate::events::EventKind;
 use serde_json::json;
@@ -293,11 +295,7 @@ fn candidates(snapshot: &VendorSnapshot) -> Vec<Candidate> {
 }
 
 /// The stored record a candidate is, by the matching rules in the module doc.
-fn find_stored(
-    stored: &[VendorIncidentRecord],
-    taken: &[bool],
-    c: &Candidate,
-) -> Option<usize> {
+fn find_stored(stored: &[VendorIncidentRecord], taken: &[bool], c: &Candidate) -> Option<usize> {
     let free = |i: &usize| !taken[*i];
     if let Some(id) = &c.external_id {
         if let Some(i) = (0..stored.len())
@@ -427,6 +425,36 @@ fn diff_components(
                 }
                 out.components.push(ComponentWrite::Update(next));
             }
+        }
+    }
+    // Components known only through open incidents recover when no open incident names them.
+    if !fetched.coverage.components && fetched.coverage.open_incidents {
+        for (i, stored) in state.components.iter().enumerate() {
+            if seen[i]
+                || stored.removed_at.is_some()
+                || stored.status == ComponentStatus::Operational
+            {
+                continue;
+            }
+            let mut next = stored.clone();
+            next.status = ComponentStatus::Operational;
+            next.updated_at = now;
+            if !silent && vendor.follows(&stored.external_id) {
+                out.events.push(VendorEvent {
+                    kind: EventKind::VendorComponentStatusChanged,
+                    subject: stored.id.to_string(),
+                    data: json!({
+                        "vendor_id": vendor.id,
+                        "slug": vendor.slug,
+                        "component_id": stored.id,
+                        "external_id": stored.external_id,
+                        "name": stored.name,
+                        "old_status": stored.status,
+                        "new_status": ComponentStatus::Operational,
+                    }),
+                });
+            }
+            out.components.push(ComponentWrite::Update(next));
         }
     }
     if fetched.coverage.components {

@@ -431,3 +431,49 @@ fn names_normalise_to_words() {
         "errors@2026-07-29T12:00".to_string()
     );
 }
+
+#[test]
+fn components_known_only_through_incidents_recover_when_no_incident_names_them() {
+    let mut v = vendor(true);
+    let mut state = VendorState::default();
+    let current =
+        |components: Vec<VendorComponent>, incidents: Vec<VendorIncident>| VendorSnapshot {
+            components,
+            incidents,
+            coverage: Coverage {
+                components: false,
+                open_incidents: true,
+                open_maintenances: false,
+            },
+            ..Default::default()
+        };
+    let open = incident(
+        Some("az1"),
+        "Networking issues in West US",
+        vec![update(None, IncidentStatus::Investigating, t(0))],
+    );
+    let d = poll(
+        &mut v,
+        &mut state,
+        &current(
+            vec![component("west-us", ComponentStatus::PartialOutage)],
+            vec![open],
+        ),
+        t(1),
+    );
+    assert_eq!(
+        kinds(&d),
+        vec!["vendor.components_changed", "vendor.incident_opened"]
+    );
+    let d = poll(&mut v, &mut state, &current(vec![], vec![]), t(30));
+    assert_eq!(
+        kinds(&d),
+        vec![
+            "vendor.component_status_changed",
+            "vendor.incident_resolved"
+        ]
+    );
+    assert_eq!(state.components[0].status, ComponentStatus::Operational);
+    assert_eq!(state.components[0].removed_at, None);
+    assert!(poll(&mut v, &mut state, &current(vec![], vec![]), t(31)).is_empty());
+}
