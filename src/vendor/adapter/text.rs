@@ -82,14 +82,21 @@ pub fn epoch(n: i64) -> Option<Timestamp> {
     Some(Timestamp::from_datetime(dt))
 }
 
+/// The most unknown-value notes one document keeps.
+pub const MAX_NOTES: usize = 32;
+
 /// Record a value an adapter did not recognise, as `"<what> \"<value>\" → <default>"`, and
-/// return the default. The poller logs each distinct note once per vendor.
+/// return the default. The poller logs each distinct note once per vendor. At most
+/// [`MAX_NOTES`] are kept, so a hostile document of countless odd values costs no more.
 pub fn unknown<T: std::fmt::Display>(
     notes: &mut Vec<String>,
     what: &str,
     value: &str,
     default: T,
 ) -> T {
+    if notes.len() >= MAX_NOTES {
+        return default;
+    }
     let note = format!("{what} \"{}\" → {default}", truncate(value, 60));
     if !notes.contains(&note) {
         notes.push(note);

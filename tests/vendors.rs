@@ -1,0 +1,882 @@
+//! Vendor tracking end to end: a local HTTP server plays the vendor's status page, replaying
+//! real fixture payloads (and edits of them for a lifecycle), and the app polls it through
+//! `POST /api/v1/vendors/{slug}/poll`. What is stored, the events appended, conditional GETs,
+//! failing sources (500, hang, garbage, 50 MiB, 429) with their backoff, de-duplication
+//! across the JSON API and the feeds, and auto-detection of every format.
+
+mod common;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, Request, StatusCode as AxStatus};
+use axum::response::Response;
+use common::app::{spawn_with_config_and_clock, Db, TestApp};
+use pharos::clock::ManualClock;
+use pharos::domain::Timestamp;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+// ---- the vendor's side ------------------------------------------------------------------
+
+#[derive(Clone)]
+struct Reply {
+    status: u16,
+    body: bytes::Bytes,
+    content_type: &'static str,
+    delay: Option<Duration>,
+    retry_after: Option<&'static str>,
+}
+
+impl Reply {
+    fn json(body: impl Into<bytes::Bytes>) -> Reply {
+        Reply {
+            status: 200,
+            body: body.into(),
+            content_type: "application/json",
+            delay: None,
+            retry_after: None,
+        }
+    }
+    fn with(content_type: &'static str, body: impl Into<bytes::Bytes>) -> Reply {
+        Reply {
+            content_type,
+            ..Reply::json(body)
+        }
+    }
+    fn status(status: u16) -> Reply {
+        Reply {
+            status,
+            ..Reply::json("{}")
+        }
+    }
+}
+
+/// One request the source saw.
+#[derive(Clone, Debug)]
+struct Seen {
+    path: String,
+    if_none_match: Option<String>,
+    user_agent: Option<String>,
+    answered: u16,
+}
+
+#[derive(Default)]
+struct SourceState {
+    replies: HashMap<String, Reply>,
+    seen: Vec<Seen>,
+}
+
+/// A vendor's status site on 127.0.0.1: each path answers what the test set, with an ETag
+/// (a hash of the body) and 304 on a matching `If-None-Match`.
+struct Source {
+    base: String,
+    state: Arc<Mutex<SourceState>>,
+}
+
+impl Source {
+    async fn start() -> Source {
+        let state: Arc<Mutex<SourceState>> = Arc::default();
+        let app = axum::Router::new()
+            .fallback(serve)
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Source {
+            base: format!("http://{addr}"),
+            state,
+        }
+    }
+
+    fn set(&self, path: &str, reply: Reply) {
+        self.state
+            .lock()
+            .unwrap()
+            .replies
+            .insert(path.to_string(), reply);
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.state.lock().unwrap().seen.clone()
+    }
+}
+
+async fn serve(State(state): State<Arc<Mutex<SourceState>>>, req: Request<Body>) -> Response {
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let headers: &HeaderMap = req.headers();
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let if_none_match = header("if-none-match");
+    let user_agent = header("user-agent");
+    let reply = state.lock().unwrap().replies.get(&path).cloned();
+    let Some(reply) = reply else {
+        state.lock().unwrap().seen.push(Seen {
+            path,
+            if_none_match,
+            user_agent,
+            answered: 404,
+        });
+        return Response::builder()
+            .status(404)
+            .body(Body::from("not found"))
+            .unwrap();
+    };
+    if let Some(delay) = reply.delay {
+        tokio::time::sleep(delay).await;
+    }
+    let etag = format!("\"{:x}\"", fxhash(&reply.body));
+    let not_modified = reply.status == 200 && if_none_match.as_deref() == Some(etag.as_str());
+    let status = if not_modified { 304 } else { reply.status };
+    state.lock().unwrap().seen.push(Seen {
+        path,
+        if_none_match,
+        user_agent,
+        answered: status,
+    });
+    let mut builder = Response::builder()
+        .status(AxStatus::from_u16(status).unwrap())
+        .header("content-type", reply.content_type)
+        .header("etag", etag);
+    if let Some(after) = reply.retry_after {
+        builder = builder.header("retry-after", after);
+    }
+    let body = if not_modified {
+        Body::empty()
+    } else {
+        Body::from(reply.body)
+    };
+    builder.body(body).unwrap()
+}
+
+fn fxhash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+    })
+}
+
+// ---- helpers -------------------------------------------------------------------------------
+
+fn fixture(path: &str) -> Vec<u8> {
+    let full = format!("{}/../shared/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&full).unwrap_or_else(|e| panic!("read {full}: {e}"))
+}
+
+fn fixture_json(path: &str) -> Value {
+    serde_json::from_slice(&fixture(path)).expect("fixture JSON")
+}
+
+fn ts(text: &str) -> Timestamp {
+    Timestamp::parse(text).expect("time")
+}
+
+async fn app_at(db: Db, at: &str) -> Option<(TestApp, Arc<ManualClock>)> {
+    let clock = Arc::new(ManualClock::new(ts(at)));
+    let app =
+        spawn_with_config_and_clock(db, "[vendors]\nfetch_timeout_seconds = 1\n", clock.clone())
+            .await?;
+    Some((app, clock))
+}
+
+async fn poll(app: &TestApp, slug: &str) -> Value {
+    let (status, body) = app
+        .post(&format!("/api/v1/vendors/{slug}/poll"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "poll {slug}: {body}");
+    body
+}
+
+async fn event_kinds_after(app: &TestApp, seq: i64) -> Vec<String> {
+    let (status, body) = app.get(&format!("/api/v1/events?after={seq}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["data"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn last_seq(app: &TestApp) -> i64 {
+    use pharos::store::Store;
+    app.store.last_event_seq().await.expect("seq")
+}
+
+async fn incidents(app: &TestApp, slug: &str) -> Vec<Value> {
+    let (status, body) = app
+        .get(&format!("/api/v1/vendors/{slug}/incidents?limit=500"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body.as_array().expect("list").clone()
+}
+
+fn page_of(summary: &Value) -> Value {
+    summary["page"].clone()
+}
+
+// ---- the lifecycle -------------------------------------------------------------------------
+
+async fn statuspage_lifecycle(db: Db) {
+    let Some((app, clock)) = app_at(db, "2026-07-24T19:00:00Z").await else {
+        return;
+    };
+    let source = Source::start().await;
+    let quiet = fixture_json("statuspage/github-summary-all-operational.json");
+    let critical = fixture_json("statuspage/github-summary-2026-07-24-critical.json");
+    let no_history = json!({"page": page_of(&quiet), "incidents": []});
+    source.set("/api/v2/summary.json", Reply::json(quiet.to_string()));
+    source.set(
+        "/api/v2/incidents.json",
+        Reply::json(no_history.to_string()),
+    );
+
+    let created = app
+        .ok(
+            reqwest::Method::POST,
+            "/api/v1/vendors",
+            Some(json!({"name": "GitHub", "page_url": source.base, "adapter": "statuspage"})),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(created["slug"], "github");
+    assert_eq!(created["source_state"], "pending");
+
+    // 1. The first poll imports silently.
+    let seq = last_seq(&app).await;
+    let first = poll(&app, "github").await;
+    assert_eq!(first["source_state"], "ok");
+    assert_eq!(event_kinds_after(&app, seq).await, vec!["vendor.imported"]);
+    let (_, components) = app.get("/api/v1/vendors/github/components").await;
+    let components = components.as_array().expect("components").clone();
+    assert_eq!(components.len(), 12);
+    assert!(components.iter().all(|c| c["status"] == "operational"));
+
+    // 2. The incident opens: one status change, one incident.
+    clock.set(ts("2026-07-24T19:45:00Z"));
+    source.set("/api/v2/summary.json", Reply::json(critical.to_string()));
+    let seq = last_seq(&app).await;
+    poll(&app, "github").await;
+    assert_eq!(
+        event_kinds_after(&app, seq).await,
+        vec!["vendor.component_status_changed", "vendor.incident_opened"]
+    );
+    let stored = incidents(&app, "github").await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["external_id"], "jxd617hfwfq8");
+    assert_eq!(stored[0]["impact"], "critical");
+    assert_eq!(stored[0]["updates"].as_array().unwrap().len(), 3);
+    assert_eq!(stored[0]["first_seen_at"], "2026-07-24T19:45:00Z");
+    assert_eq!(stored[0]["url"], "https://stspg.io/sm1tp7kfm4vj");
+
+    // The same payload again: nothing (and the documents come back 304).
+    let seq = last_seq(&app).await;
+    let again = poll(&app, "github").await;
+    assert_eq!(again["events"], 0);
+    assert_eq!(again["not_modified"], true, "{again}");
+    assert!(event_kinds_after(&app, seq).await.is_empty());
+    let conditional = source
+        .seen()
+        .iter()
+        .rev()
+        .take(2)
+        .filter(|s| {
+            s.path.starts_with("/api/v2/") && s.if_none_match.is_some() && s.answered == 304
+        })
+        .count();
+    assert_eq!(conditional, 2, "{:?}", source.seen());
+    assert!(source.seen().iter().all(|s| s
+        .user_agent
+        .as_deref()
+        .is_some_and(|ua| ua.starts_with("Pharos/"))));
+
+    // 3. A new update, and the impact lowered: one update posted, one change.
+    let mut edited = critical.clone();
+    let incident = &mut edited["incidents"][0];
+    incident["status"] = json!("identified");
+    incident["impact"] = json!("major");
+    let mut newest = incident["incident_updates"][0].clone();
+    newest["id"] = json!("pharostest01");
+    newest["status"] = json!("identified");
+    newest["body"] = json!("We have identified the cause and are rolling back.");
+    for key in ["created_at", "updated_at", "display_at"] {
+        newest[key] = json!("2026-07-24T19:50:00.000Z");
+    }
+    incident["incident_updates"]
+        .as_array_mut()
+        .unwrap()
+        .insert(0, newest.clone());
+    clock.set(ts("2026-07-24T19:51:00Z"));
+    source.set("/api/v2/summary.json", Reply::json(edited.to_string()));
+    let seq = last_seq(&app).await;
+    poll(&app, "github").await;
+    assert_eq!(
+        event_kinds_after(&app, seq).await,
+        vec!["vendor.incident_update_posted", "vendor.incident_updated"]
+    );
+
+    // 4. Resolved: gone from the summary, resolved in the history.
+    let mut resolved = edited["incidents"][0].clone();
+    resolved["status"] = json!("resolved");
+    resolved["resolved_at"] = json!("2026-07-24T20:20:00.000Z");
+    let mut last = newest.clone();
+    last["id"] = json!("pharostest02");
+    last["status"] = json!("resolved");
+    last["body"] = json!("This incident has been resolved.");
+    for key in ["created_at", "updated_at", "display_at"] {
+        last[key] = json!("2026-07-24T20:20:00.000Z");
+    }
+    resolved["incident_updates"]
+        .as_array_mut()
+        .unwrap()
+        .insert(0, last);
+    clock.set(ts("2026-07-24T20:30:00Z"));
+    source.set("/api/v2/summary.json", Reply::json(quiet.to_string()));
+    source.set(
+        "/api/v2/incidents.json",
+        Reply::json(
+            json!({"page": page_of(&quiet), "incidents": [resolved.clone(), resolved]}).to_string(),
+        ),
+    );
+    let seq = last_seq(&app).await;
+    poll(&app, "github").await;
+    assert_eq!(
+        event_kinds_after(&app, seq).await,
+        vec![
+            "vendor.component_status_changed",
+            "vendor.incident_update_posted",
+            "vendor.incident_resolved"
+        ]
+    );
+    let stored = incidents(&app, "github").await;
+    assert_eq!(stored.len(), 1, "stored once: {stored:#?}");
+    assert_eq!(stored[0]["status"], "resolved");
+    assert_eq!(stored[0]["resolved_at"], "2026-07-24T20:20:00Z");
+    assert_eq!(stored[0]["updates"].as_array().unwrap().len(), 5);
+    assert_eq!(stored[0]["first_seen_at"], "2026-07-24T19:45:00Z");
+
+    // 5. Unchanged from now on: no events, however often it is polled.
+    let seq = last_seq(&app).await;
+    for _ in 0..3 {
+        assert_eq!(poll(&app, "github").await["events"], 0);
+    }
+    assert!(event_kinds_after(&app, seq).await.is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn statuspage_lifecycle_sqlite() {
+    statuspage_lifecycle(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn statuspage_lifecycle_postgres() {
+    statuspage_lifecycle(Db::Postgres).await;
+}
+
+#[tokio::test]
+async fn the_first_poll_imports_recent_history_silently() {
+    let Some((app, _clock)) = app_at(Db::Sqlite, "2026-07-31T12:00:00Z").await else {
+        return;
+    };
+    let source = Source::start().await;
+    source.set(
+        "/api/v2/summary.json",
+        Reply::json(fixture("statuspage/github-summary-all-operational.json")),
+    );
+    source.set(
+        "/api/v2/incidents.json",
+        Reply::json(fixture("statuspage/github-incidents.json")),
+    );
+    app.ok(
+        reqwest::Method::POST,
+        "/api/v1/vendors",
+        Some(json!({"name": "GitHub", "slug": "gh", "page_url": source.base, "adapter": "statuspage"})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let seq = last_seq(&app).await;
+    poll(&app, "gh").await;
+    assert_eq!(event_kinds_after(&app, seq).await, vec!["vendor.imported"]);
+    // Every incident of the fixture started within the last 90 days of the clock.
+    let stored = incidents(&app, "gh").await;
+    assert_eq!(stored.len(), 44);
+    assert!(stored.iter().all(|i| i["status"] == "resolved"));
+    let updates: usize = stored
+        .iter()
+        .map(|i| i["updates"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(updates, 242);
+    app.stop().await;
+}
+
+// ---- de-duplication across formats ----------------------------------------------------------
+
+#[tokio::test]
+async fn the_same_incidents_from_the_atom_feed_the_rss_feed_and_the_json_api_are_stored_once() {
+    let Some((app, _clock)) = app_at(Db::Sqlite, "2026-02-05T06:00:00Z").await else {
+        return;
+    };
+    let source = Source::start().await;
+    source.set(
+        "/history.atom",
+        Reply::with("application/atom+xml", fixture("atom/github-history.atom")),
+    );
+    source.set(
+        "/history.rss",
+        Reply::with("application/rss+xml", fixture("rss/github-history.rss")),
+    );
+    app.ok(
+        reqwest::Method::POST,
+        "/api/v1/vendors",
+        Some(json!({"name": "GitHub", "page_url": source.base, "adapter": "statuspage_feed"})),
+        StatusCode::CREATED,
+    )
+    .await;
+    poll(&app, "github").await;
+    let from_atom = incidents(&app, "github").await;
+    assert!(from_atom.len() >= 20, "{}", from_atom.len());
+
+    // The RSS twin: nothing new.
+    app.ok(
+        reqwest::Method::PATCH,
+        "/api/v1/vendors/github",
+        Some(json!({"source_url": source.url("/history.rss")})),
+        StatusCode::OK,
+    )
+    .await;
+    let seq = last_seq(&app).await;
+    let summary = poll(&app, "github").await;
+    assert_eq!(summary["source_state"], "ok", "{summary}");
+    let kinds = event_kinds_after(&app, seq).await;
+    assert!(
+        kinds.iter().all(|k| k == "vendor.updated"),
+        "the RSS feed announced changes: {kinds:?}"
+    );
+    assert_eq!(incidents(&app, "github").await.len(), from_atom.len());
+
+    // The JSON API's view of the same incidents (ids, names, times and statuses as the
+    // vendor serves them there), listing one of them twice: nothing new either.
+    let json_incidents: Vec<Value> = from_atom
+        .iter()
+        .filter(|i| i["kind"] == "incident")
+        .take(5)
+        .map(|i| {
+            let updates: Vec<Value> = i["updates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .rev()
+                .enumerate()
+                .map(|(n, u)| {
+                    json!({
+                        "id": format!("upd{n}{}", i["external_id"].as_str().unwrap()),
+                        "status": u["status"], "body": "as the JSON API words it",
+                        "created_at": u["at"], "updated_at": u["at"], "display_at": u["at"],
+                        "affected_components": null
+                    })
+                })
+                .collect();
+            json!({
+                "id": i["external_id"], "name": i["name"], "status": i["status"],
+                "impact": i["impact"], "created_at": i["started_at"], "started_at": i["started_at"],
+                "updated_at": i["updated_at"], "monitoring_at": null, "resolved_at": i["resolved_at"],
+                "shortlink": i["url"], "page_id": "kctbh9vrtdwd", "components": [],
+                "incident_updates": updates
+            })
+        })
+        .collect();
+    let mut listed = json_incidents.clone();
+    listed.push(json_incidents[0].clone());
+    let page = json!({"id": "kctbh9vrtdwd", "name": "GitHub", "url": "https://www.githubstatus.com",
+        "time_zone": "Etc/UTC", "updated_at": "2026-02-05T05:10:57.000Z"});
+    source.set(
+        "/api/v2/incidents.json",
+        Reply::json(json!({"page": page, "incidents": listed}).to_string()),
+    );
+    app.ok(
+        reqwest::Method::PATCH,
+        "/api/v1/vendors/github",
+        Some(json!({"adapter": "statuspage", "source_url": source.url("/api/v2/incidents.json")})),
+        StatusCode::OK,
+    )
+    .await;
+    let seq = last_seq(&app).await;
+    let summary = poll(&app, "github").await;
+    assert_eq!(summary["source_state"], "ok", "{summary}");
+    let kinds = event_kinds_after(&app, seq).await;
+    assert!(
+        kinds.iter().all(|k| k == "vendor.updated"),
+        "the JSON API announced changes: {kinds:?}"
+    );
+    let after = incidents(&app, "github").await;
+    assert_eq!(after.len(), from_atom.len());
+    app.stop().await;
+}
+
+// ---- failing sources ------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_failing_source_shows_unreachable_keeps_its_data_backs_off_and_recovers() {
+    let Some((app, clock)) = app_at(Db::Sqlite, "2026-07-24T19:00:00Z").await else {
+        return;
+    };
+    let source = Source::start().await;
+    let summary = fixture("statuspage/github-summary-2026-07-24-critical.json");
+    source.set("/api/v2/summary.json", Reply::json(summary.clone()));
+    app.ok(
+        reqwest::Method::POST,
+        "/api/v1/vendors",
+        Some(
+            json!({"name": "GitHub", "page_url": source.base, "adapter": "statuspage",
+                    "source_url": source.url("/api/v2/summary.json"), "poll_interval_seconds": 30}),
+        ),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(poll(&app, "github").await["source_state"], "ok");
+    let before = incidents(&app, "github").await;
+    assert_eq!(before.len(), 1);
+
+    let seq = last_seq(&app).await;
+    clock.set(ts("2026-07-24T19:10:00Z"));
+    let mut waits = Vec::new();
+    let cases: Vec<(Reply, &str)> = vec![
+        (Reply::status(500), "HTTP 500"),
+        (Reply::status(502), "HTTP 502"),
+        (
+            Reply {
+                delay: Some(Duration::from_secs(3)),
+                ..Reply::json(summary.clone())
+            },
+            "did not answer within 1 s",
+        ),
+        (
+            Reply::json(&b"<html>garbage, not JSON {"[..]),
+            "cannot read",
+        ),
+        (Reply::json(vec![b' '; 50 * 1024 * 1024]), "more than 5 MiB"),
+    ];
+    for (reply, expected) in cases {
+        source.set("/api/v2/summary.json", reply);
+        let polled = poll(&app, "github").await;
+        assert_eq!(polled["source_state"], "unreachable", "{polled}");
+        let error = polled["error"].as_str().unwrap_or_default();
+        assert!(error.contains(expected), "{expected:?} not in {error:?}");
+        waits.push(polled["next_poll_in_seconds"].as_u64().unwrap());
+    }
+    // The backoff doubles from the interval (30 s) per failure, with up to 20 % jitter.
+    for (i, wait) in waits.iter().enumerate() {
+        let base = 30u64 << i;
+        assert!(
+            (base..=base * 6 / 5 + 1).contains(wait),
+            "failure {}: waits {wait} s, expected {base} s + jitter ({waits:?})",
+            i + 1
+        );
+    }
+    // A 429 with Retry-After is honoured.
+    source.set(
+        "/api/v2/summary.json",
+        Reply {
+            retry_after: Some("900"),
+            ..Reply::status(429)
+        },
+    );
+    let polled = poll(&app, "github").await;
+    assert!(
+        polled["next_poll_in_seconds"].as_u64().unwrap() >= 900,
+        "{polled}"
+    );
+
+    // One event for the whole outage of the source; the vendor shows since when.
+    assert_eq!(
+        event_kinds_after(&app, seq).await,
+        vec!["vendor.source_unreachable"]
+    );
+    let (_, vendor) = app.get("/api/v1/vendors/github").await;
+    assert_eq!(vendor["source_state"], "unreachable");
+    assert_eq!(vendor["unreachable_since"], "2026-07-24T19:10:00Z");
+    // The data is intact and not reported as the vendor's outage.
+    assert_eq!(incidents(&app, "github").await, before);
+    let (_, components) = app.get("/api/v1/vendors/github/components").await;
+    assert_eq!(components.as_array().unwrap().len(), 12);
+
+    // The source comes back.
+    source.set("/api/v2/summary.json", Reply::json(summary));
+    let seq = last_seq(&app).await;
+    let polled = poll(&app, "github").await;
+    assert_eq!(polled["source_state"], "ok");
+    assert_eq!(
+        event_kinds_after(&app, seq).await,
+        vec!["vendor.source_recovered"]
+    );
+    let (_, vendor) = app.get("/api/v1/vendors/github").await;
+    assert_eq!(vendor["source_state"], "ok");
+    assert!(vendor["unreachable_since"].is_null());
+    app.stop().await;
+}
+
+// ---- the API's refusals ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn bad_vendor_input_gets_clear_errors() {
+    let Some((app, _clock)) = app_at(Db::Sqlite, "2026-07-24T19:00:00Z").await else {
+        return;
+    };
+    let cases = [
+        (
+            json!({"name": "X", "page_url": "ftp://x.test", "adapter": "statuspage"}),
+            "page_url",
+        ),
+        (
+            json!({"name": "X", "slug": "Not A Slug", "page_url": "https://x.test", "adapter": "statuspage"}),
+            "slug",
+        ),
+        (
+            json!({"name": "X", "page_url": "https://x.test", "adapter": "statuspage", "poll_interval_seconds": 5}),
+            "poll_interval_seconds",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, error) = app.post("/api/v1/vendors", body.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.contains(field), "{field} not in {message}");
+    }
+    let (status, error) = app
+        .post(
+            "/api/v1/vendors",
+            json!({"name": "X", "page_url": "https://x.test", "adapter": "smoke-signals"}),
+        )
+        .await;
+    assert!(status.is_client_error(), "{error}");
+    // The refusal lists the adapters there are.
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("statuspage_feed"),
+        "{error}"
+    );
+
+    let body =
+        json!({"name": "Acme", "page_url": "https://status.acme.test", "adapter": "statuspage"});
+    app.ok(
+        reqwest::Method::POST,
+        "/api/v1/vendors",
+        Some(body.clone()),
+        StatusCode::CREATED,
+    )
+    .await;
+    let (status, error) = app.post("/api/v1/vendors", body).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    assert!(error["error"]["message"].as_str().unwrap().contains("acme"));
+    let (status, _) = app.get("/api/v1/vendors/nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, error) = app.get("/api/v1/vendors/acme/incidents?kind=outage").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    // Detection of a page that is nothing Pharos reads says what to do.
+    let source = Source::start().await;
+    source.set(
+        "/",
+        Reply::with("text/html", "<html><body>Hello</body></html>"),
+    );
+    let (status, error) = app
+        .post("/api/v1/vendors", json!({"page_url": source.url("/")}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("name the adapter"),
+        "{error}"
+    );
+    let (status, _) = app.delete("/api/v1/vendors/acme").await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    app.stop().await;
+}
+
+// ---- auto-detection -------------------------------------------------------------------------
+
+#[tokio::test]
+async fn auto_detection_picks_the_right_adapter_for_each_format() {
+    let Some((app, _clock)) = app_at(Db::Sqlite, "2026-07-24T19:00:00Z").await else {
+        return;
+    };
+    // (fixture, path it is served at, content type, the adapter expected)
+    let direct = [
+        (
+            "statuspage/github-summary-2026-07-24-critical.json",
+            "/api/v2/summary.json",
+            "application/json",
+            "statuspage",
+        ),
+        (
+            "incidentio/openai-summary-compat-minor.json",
+            "/api/v2/summary.json",
+            "application/json",
+            "incidentio",
+        ),
+        (
+            "instatus/perplexity-summary-major.json",
+            "/summary.json",
+            "application/json",
+            "instatus",
+        ),
+        (
+            "atom/claude-history.atom",
+            "/history.atom",
+            "application/atom+xml",
+            "statuspage_feed",
+        ),
+        (
+            "rss/parse-history.rss",
+            "/history.rss",
+            "application/rss+xml",
+            "statuspage_feed",
+        ),
+        (
+            "azure/status-feed-westus-early.rss",
+            "/en-us/status/feed/",
+            "application/rss+xml",
+            "azure",
+        ),
+        (
+            "statusio/docker-status-partial-disruption.json",
+            "/1.0/status/533c6539221ae15e3f000031",
+            "application/json",
+            "statusio",
+        ),
+        (
+            "gcp/incidents.json",
+            "/incidents.json",
+            "application/json",
+            "gcp",
+        ),
+        (
+            "aws/health-currentevents-utf16be-bom.json",
+            "/public/currentevents",
+            "application/json",
+            "aws_health",
+        ),
+        (
+            "aws/status-data.json",
+            "/data.json",
+            "application/json",
+            "aws_status",
+        ),
+        (
+            "slack/current-active-incidents.json",
+            "/api/v2.0.0/current",
+            "application/json",
+            "slack",
+        ),
+        (
+            "heroku/current-status-maintenance.json",
+            "/api/v4/current-status",
+            "application/json",
+            "heroku",
+        ),
+        (
+            "salesforce/trust-instances-status.json",
+            "/v1/instances/status/preview",
+            "application/json",
+            "salesforce",
+        ),
+        (
+            "betterstack/huggingface-index-downtime.json",
+            "/index.json",
+            "application/json",
+            "betterstack",
+        ),
+        (
+            "checkly/mistral-unresolved-incidents.json",
+            "/api/status-page/mistral-ai/unresolved-incidents",
+            "application/json",
+            "checkly",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (file, path, content_type, expected) in direct {
+        let source = Source::start().await;
+        source.set(path, Reply::with(content_type, fixture(file)));
+        let (status, body) = app
+            .post("/api/v1/vendors/detect", json!({"url": source.url(path)}))
+            .await;
+        if status != StatusCode::OK || body["adapter"] != expected {
+            wrong.push(format!("{file}: expected {expected}, got {status} {body}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "detection mistakes:\n{}",
+        wrong.join("\n")
+    );
+
+    // From the HTML page alone: the Statuspage API path, then the feeds it links.
+    let site = Source::start().await;
+    site.set("/", Reply::with("text/html", "<!doctype html><html><head><title>Acme Status</title></head><body>All good</body></html>"));
+    site.set(
+        "/api/v2/summary.json",
+        Reply::json(fixture("statuspage/twilio-summary-groups-incidents.json")),
+    );
+    let (status, body) = app
+        .post("/api/v1/vendors/detect", json!({"url": site.url("/")}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["adapter"], "statuspage");
+    assert!(
+        body["source_url"].is_null(),
+        "derived from the page: {body}"
+    );
+
+    let feed_site = Source::start().await;
+    feed_site.set(
+        "/",
+        Reply::with(
+            "text/html",
+            "<html><head><link rel=\"alternate\" type=\"application/atom+xml\" href=\"/feeds/incidents.atom\"></head><body></body></html>",
+        ),
+    );
+    feed_site.set(
+        "/feeds/incidents.atom",
+        Reply::with(
+            "application/atom+xml",
+            fixture("atom/travisci-history.atom"),
+        ),
+    );
+    let (status, body) = app
+        .post("/api/v1/vendors/detect", json!({"url": feed_site.url("/")}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["adapter"], "statuspage_feed");
+    assert_eq!(body["source_url"], feed_site.url("/feeds/incidents.atom"));
+
+    // Creating a vendor with only its URL detects and names it.
+    let (status, created) = app
+        .post("/api/v1/vendors", json!({"page_url": site.url("/")}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["adapter"], "statuspage");
+    assert_eq!(created["name"], "Twilio");
+    assert_eq!(created["slug"], "twilio");
+    app.stop().await;
+}
