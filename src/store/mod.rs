@@ -20,7 +20,7 @@ use crate::monitor::evaluate::{Memory, Policy, Transition};
 use crate::monitor::model::{Check, CheckRecord, Monitor, MonitorPatch, NewMonitor};
 use crate::monitor::rollup::{Period, Rollup, RollupReport, Uptime};
 use crate::vendor::record::{
-    NewVendor, PollRecord, Vendor, VendorChecked, VendorPatch, VendorState,
+    NewVendor, PollRecord, Vendor, VendorChecked, VendorPatch, VendorProblems, VendorState,
 };
 use async_trait::async_trait;
 
@@ -514,6 +514,8 @@ pub trait Store: Send + Sync {
     /// state (with `vendor.source_unreachable` / `vendor.source_recovered` when that
     /// changes), the poll time and validators. The caller skips it when nothing changed.
     async fn record_vendor_poll(&self, id: VendorId, poll: &PollRecord) -> StoreResult<()>;
+    /// Every vendor's components that are not operational and its open records.
+    async fn vendor_problems(&self) -> StoreResult<VendorProblems>;
     /// Writes the poll times and validators of many vendors in one transaction, no events.
     async fn touch_vendors(&self, checked: &[VendorChecked]) -> StoreResult<()>;
     /// Deletes vendor incidents and maintenances that ended before `before`. Returns how

@@ -4,6 +4,7 @@
 //! - [`adapter`]: one module per source format, each a pure parser.
 
 pub mod adapter;
+pub mod catalog;
 pub mod detect;
 pub mod diff;
 pub mod fetch;

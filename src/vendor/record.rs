@@ -360,3 +360,13 @@ pub fn slugify(name: &str) -> String {
         .trim_end_matches('-')
         .to_string()
 }
+
+/// What the `/vendors` list needs of every vendor's page, in two small reads: the
+/// components that are not operational, and the open incidents and maintenances.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VendorProblems {
+    /// (vendor, component external id, component name, status), components not removed.
+    pub components: Vec<(VendorId, String, String, ComponentStatus)>,
+    /// (vendor, kind, name, impact) of records that are open: not resolved, not completed.
+    pub open: Vec<(VendorId, RecordKind, String, IncidentImpact)>,
+}

@@ -2214,6 +2214,10 @@ impl Store for SqlStore {
         self.record_vendor_poll_tx(id, poll).await
     }
 
+    async fn vendor_problems(&self) -> StoreResult<VendorProblems> {
+        self.vendor_problems_q().await
+    }
+
     async fn touch_vendors(&self, checked: &[VendorChecked]) -> StoreResult<()> {
         self.touch_vendors_tx(checked).await
     }

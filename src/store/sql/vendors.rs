@@ -7,7 +7,8 @@ use crate::vendor::adapter::AdapterKind;
 use crate::vendor::diff::{ComponentWrite, RecordWrite};
 use crate::vendor::record::{
     NewVendor, PollRecord, RecordKind, RecordStatus, SourceState, Vendor, VendorChecked,
-    VendorComponentRecord, VendorIncidentRecord, VendorPatch, VendorState, VendorUpdateRecord,
+    VendorComponentRecord, VendorIncidentRecord, VendorPatch, VendorProblems, VendorState,
+    VendorUpdateRecord,
 };
 
 const VENDOR_COLUMNS: &str =
@@ -553,6 +554,44 @@ impl SqlStore {
         .await
         .map_err(map_err)?;
         w.commit().await
+    }
+
+    pub(super) async fn vendor_problems_q(&self) -> StoreResult<VendorProblems> {
+        let mut conn = self.conn().await?;
+        let rows = sqlx::query(
+            "SELECT vendor_id, external_id, name, status FROM vendor_components \
+              WHERE removed_at IS NULL AND status <> 'operational' ORDER BY vendor_id, position",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        let mut problems = VendorProblems::default();
+        for row in &rows {
+            problems.components.push((
+                get_id(row, "vendor_id")?,
+                get(row, "external_id")?,
+                get(row, "name")?,
+                get_enum(row, "status")?,
+            ));
+        }
+        let rows = sqlx::query(
+            "SELECT vendor_id, kind, name, impact FROM vendor_incidents \
+              WHERE resolved_at IS NULL AND status NOT IN ('resolved', 'postmortem', 'completed') \
+              ORDER BY vendor_id, started_at DESC",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        for row in &rows {
+            let kind: String = get(row, "kind")?;
+            problems.open.push((
+                get_id(row, "vendor_id")?,
+                RecordKind::from_str(&kind).map_err(|e| corrupt("kind", e))?,
+                get(row, "name")?,
+                get_enum(row, "impact")?,
+            ));
+        }
+        Ok(problems)
     }
 
     pub(super) async fn touch_vendors_tx(&self, checked: &[VendorChecked]) -> StoreResult<()> {
