@@ -197,6 +197,8 @@ impl App {
             db_ready: ready,
             monitors: Some(monitors),
             vendors: Some(vendors),
+            vendors_public: config.vendors.public,
+            vendor_pages: Arc::default(),
         };
         Ok(App {
             config,

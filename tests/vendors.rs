@@ -880,3 +880,140 @@ async fn auto_detection_picks_the_right_adapter_for_each_format() {
     assert_eq!(created["slug"], "twilio");
     app.stop().await;
 }
+
+// ---- the public pages -----------------------------------------------------------------------
+
+async fn page(app: &TestApp, path: &str) -> (StatusCode, String) {
+    let resp = app.client.get(app.url(path)).send().await.expect("get");
+    let status = resp.status();
+    (status, resp.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn vendor_pages_show_components_incidents_timelines_and_unreachable_sources() {
+    let Some((app, clock)) = app_at(Db::Sqlite, "2026-07-24T19:45:00Z").await else {
+        return;
+    };
+    let source = Source::start().await;
+    source.set(
+        "/api/v2/summary.json",
+        Reply::json(fixture("statuspage/github-summary-all-operational.json")),
+    );
+    source.set(
+        "/api/v2/incidents.json",
+        Reply::json(json!({"page": {"id": "x", "name": "GitHub"}, "incidents": []}).to_string()),
+    );
+    app.ok(
+        reqwest::Method::POST,
+        "/api/v1/vendors",
+        Some(json!({"name": "GitHub", "page_url": source.base, "adapter": "statuspage"})),
+        StatusCode::CREATED,
+    )
+    .await;
+    poll(&app, "github").await;
+    clock.set(ts("2026-07-24T19:50:00Z"));
+    source.set(
+        "/api/v2/summary.json",
+        Reply::json(fixture(
+            "statuspage/github-summary-2026-07-24-critical.json",
+        )),
+    );
+    poll(&app, "github").await;
+    // A second vendor whose source is down.
+    let broken = Source::start().await;
+    broken.set("/api/v2/summary.json", Reply::status(503));
+    app.ok(
+        reqwest::Method::POST,
+        "/api/v1/vendors",
+        Some(json!({"name": "Flaky Corp", "page_url": broken.base, "adapter": "statuspage"})),
+        StatusCode::CREATED,
+    )
+    .await;
+    poll(&app, "flaky-corp").await;
+
+    let (status, list) = page(&app, "/vendors").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list.contains("href=\"/vendors/github\""), "{list}");
+    assert!(list.contains("Pull Requests: Major outage"), "{list}");
+    assert!(
+        list.contains("Open incident: Incident with Pull Requests"),
+        "{list}"
+    );
+    assert!(list.contains("Source unreachable since"), "{list}");
+    assert!(list.contains("Last checked"), "{list}");
+
+    let (status, vendor) = page(&app, "/vendors/github").await;
+    assert_eq!(status, StatusCode::OK);
+    for expected in [
+        "<h1>GitHub</h1>",
+        "Git Operations",
+        "Incident with Pull Requests",
+        "Critical",
+        "Investigating",
+        "/vendors/github/history.atom",
+    ] {
+        assert!(
+            vendor.contains(expected),
+            "{expected:?} missing from the vendor page"
+        );
+    }
+    let stored = incidents(&app, "github").await;
+    let id = stored[0]["id"].as_str().unwrap();
+    let (status, incident) = page(&app, &format!("/vendors/github/incidents/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    for expected in [
+        "Incident with Pull Requests",
+        "Detected by",
+        "first seen",
+        "2026-07-24T19:50:00",
+        "View vendor source",
+        "https://stspg.io/sm1tp7kfm4vj",
+        "Pull Requests",
+        "Duration",
+    ] {
+        assert!(
+            incident.contains(expected),
+            "{expected:?} missing from the incident page"
+        );
+    }
+    assert_eq!(incident.matches("class=\"update\"").count(), 3);
+    // The vendor's own id reaches the same page.
+    let (status, _) = page(&app, "/vendors/github/incidents/jxd617hfwfq8").await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, atom) = page(&app, "/vendors/github/history.atom").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        atom.contains("<title>Incident with Pull Requests</title>"),
+        "{atom}"
+    );
+    let (status, _) = page(&app, "/vendors/nope").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = page(
+        &app,
+        &format!("/vendors/github/incidents/{}", "0".repeat(500)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn vendor_pages_are_404_when_not_public() {
+    let Some(app) = common::app::spawn_with_config(Db::Sqlite, "[vendors]\npublic = false\n").await
+    else {
+        return;
+    };
+    app.ok(
+        reqwest::Method::POST,
+        "/api/v1/vendors",
+        Some(json!({"name": "Acme", "page_url": "https://status.acme.test", "adapter": "statuspage"})),
+        StatusCode::CREATED,
+    )
+    .await;
+    for path in ["/vendors", "/vendors/acme", "/vendors/acme/history.atom"] {
+        let (status, _) = page(&app, path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+    app.stop().await;
+}

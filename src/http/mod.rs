@@ -47,6 +47,10 @@ pub struct AppState {
     pub monitors: Option<crate::monitor::scheduler::Monitors>,
     /// The vendor poller, for "poll now".
     pub vendors: Option<crate::vendor::poller::Vendors>,
+    /// Whether `/vendors` pages are public (`[vendors] public`).
+    pub vendors_public: bool,
+    /// Rendered vendor pages, each read from the database at most every few seconds.
+    pub vendor_pages: Arc<public::html::vendors::VendorPages>,
 }
 
 /// Every route, with the OpenAPI description each handler carries. With a state, `/api/v1`
@@ -111,6 +115,10 @@ fn routes(auth_state: Option<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(public::html::history))
         .routes(routes!(public::html::incident))
         .routes(routes!(public::html::embed))
+        .routes(routes!(public::html::vendors::list))
+        .routes(routes!(public::html::vendors::vendor))
+        .routes(routes!(public::html::vendors::incident))
+        .routes(routes!(public::html::vendors::atom))
         .routes(routes!(public::html::stylesheet))
         .routes(routes!(public::html::script))
         .routes(routes!(public::html::theme))

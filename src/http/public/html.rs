@@ -22,6 +22,7 @@
 
 mod text;
 mod uptime_bar;
+pub mod vendors;
 
 pub use text::human_duration;
 
