@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `token create|list|revoke`, `config check`.
+//! The command line: `serve`, `migrate`, `token create|list|revoke`, `config check`,
+//! `vendor add|list|catalog`.
 //!
 //! Every command that touches data takes the same `--config`, `--data-dir` and
 //! `--database-url` as `serve`, so `pharos token create` writes to the database that
@@ -68,6 +69,45 @@ pub enum Command {
     /// Work with the configuration file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Follow third-party status pages (vendors).
+    #[command(subcommand)]
+    Vendor(VendorCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VendorCommand {
+    /// Follow a vendor: a slug from the catalog (`pharos vendor add github`) or a status page
+    /// URL, whose format is detected unless --adapter names it.
+    Add {
+        /// A catalog slug (see `pharos vendor catalog`) or an http(s) status page URL.
+        vendor: String,
+        /// The name to show [default: the catalog's, or the one the page gives].
+        #[arg(long)]
+        name: Option<String>,
+        /// The slug in /vendors/{slug} [default: the catalog's, or one made from the name].
+        #[arg(long)]
+        slug: Option<String>,
+        /// The source format, when not detected (statuspage, statuspage_feed, feed, ...).
+        #[arg(long)]
+        adapter: Option<String>,
+        /// The endpoint to fetch, when the adapter cannot derive it from the page URL.
+        #[arg(long)]
+        source_url: Option<String>,
+        /// Seconds between polls, 30 to 86400.
+        #[arg(long, default_value_t = crate::vendor::record::DEFAULT_POLL_SECS)]
+        interval: u64,
+    },
+    /// List followed vendors and the state of their sources.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search the catalog of well-known vendors (all of it without a query).
+    Catalog {
+        /// Words to look for in slugs, names and categories.
+        query: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -206,6 +246,21 @@ pub async fn run(cli: Cli) -> ExitCode {
             store.close().await;
             code
         }
+        Command::Vendor(VendorCommand::Catalog { query }) => vendor_catalog(query.as_deref()),
+        Command::Vendor(cmd) => {
+            let config = match load_config(&overrides(&cli.global, None)) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            init_tracing(config.log_format, "warn");
+            let store = match crate::app::open_store(&config, clock.clone()).await {
+                Ok(s) => s,
+                Err(err) => return fail(format!("{err:#}")),
+            };
+            let code = vendor_command(&store, &*clock, cmd).await;
+            store.close().await;
+            code
+        }
         Command::Config(ConfigCommand::Check { file }) => {
             let mut o = overrides(&cli.global, None);
             if file.is_some() {
@@ -338,5 +393,179 @@ async fn token_command(store: &dyn Store, cmd: TokenCommand) -> ExitCode {
             }
             Err(err) => fail(err),
         },
+    }
+}
+
+fn vendor_catalog(query: Option<&str>) -> ExitCode {
+    use crate::vendor::catalog;
+    let entries: Vec<&catalog::CatalogEntry> = match query {
+        Some(q) => catalog::search(q),
+        None => catalog::catalog().iter().collect(),
+    };
+    if entries.is_empty() {
+        return fail(format!(
+            "no vendor in the catalog matches `{}`; follow it by its status page URL instead: pharos vendor add https://status.example.com",
+            query.unwrap_or_default()
+        ));
+    }
+    println!(
+        "{:<28} {:<32} {:<14} {:<16} PAGE",
+        "SLUG", "NAME", "CATEGORY", "ADAPTER"
+    );
+    for e in entries {
+        println!(
+            "{:<28} {:<32} {:<14} {:<16} {}",
+            e.slug,
+            e.name,
+            e.category.as_str(),
+            e.adapter.as_str(),
+            e.page_url
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+async fn vendor_command(store: &dyn Store, clock: &dyn Clock, cmd: VendorCommand) -> ExitCode {
+    use crate::vendor::record::{check_url, slugify, validate_vendor, NewVendor};
+    match cmd {
+        VendorCommand::Add {
+            vendor,
+            name,
+            slug,
+            adapter,
+            source_url,
+            interval,
+        } => {
+            let adapter = match adapter
+                .map(|a| a.parse::<crate::vendor::adapter::AdapterKind>())
+                .transpose()
+            {
+                Ok(a) => a,
+                Err(err) => return fail(err),
+            };
+            let looks_like_url = vendor.contains("://");
+            let (page_url, adapter, source_url, default_name, default_slug) = if looks_like_url {
+                let page = match check_url(&vendor) {
+                    Ok(u) => u,
+                    Err(problem) => return fail(problem),
+                };
+                match adapter {
+                    Some(a) => (vendor.clone(), a, source_url, None, None),
+                    None => {
+                        let probe = match &source_url {
+                            Some(s) => match check_url(s) {
+                                Ok(u) => u,
+                                Err(problem) => return fail(format!("--source-url: {problem}")),
+                            },
+                            None => page.clone(),
+                        };
+                        eprintln!("detecting the format of {probe} ...");
+                        match crate::vendor::detect::detect(
+                            &crate::vendor::fetch::Fetcher::default(),
+                            &probe,
+                            clock.now(),
+                        )
+                        .await
+                        {
+                            Ok(found) => (
+                                vendor.clone(),
+                                found.adapter,
+                                source_url.or(found.source_url),
+                                found.page_name,
+                                None,
+                            ),
+                            Err(err) => return fail(err),
+                        }
+                    }
+                }
+            } else {
+                let Some(entry) = crate::vendor::catalog::find(&vendor.to_ascii_lowercase()) else {
+                    let near: Vec<&str> = crate::vendor::catalog::search(&vendor)
+                        .iter()
+                        .take(5)
+                        .map(|e| e.slug.as_str())
+                        .collect();
+                    let hint = if near.is_empty() {
+                        "see `pharos vendor catalog`, or give the status page URL".to_string()
+                    } else {
+                        format!("did you mean {}?", near.join(", "))
+                    };
+                    return fail(format!("`{vendor}` is not in the catalog; {hint}"));
+                };
+                (
+                    entry.page_url.clone(),
+                    adapter.unwrap_or(entry.adapter),
+                    source_url.or(entry.source_url.clone()),
+                    Some(entry.name.clone()),
+                    Some(entry.slug.clone()),
+                )
+            };
+            let name = name.or(default_name).unwrap_or_else(|| {
+                url::Url::parse(&page_url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_string))
+                    .unwrap_or_else(|| "vendor".into())
+            });
+            let slug = slug.or(default_slug).unwrap_or_else(|| slugify(&name));
+            let problems = validate_vendor(&slug, &page_url, source_url.as_deref(), interval);
+            if !problems.is_empty() {
+                return fail(problems.join("; "));
+            }
+            let new = NewVendor {
+                slug,
+                name,
+                page_url,
+                source_url,
+                adapter,
+                poll_interval_seconds: interval,
+                components_of_interest: Vec::new(),
+                enabled: true,
+                managed_by: crate::domain::ManagedBy::Api,
+                config_key: None,
+            };
+            match store.create_vendor(new, &Actor::cli()).await {
+                Ok(v) => {
+                    println!(
+                        "following {} as `{}` ({} adapter, every {} s): /vendors/{}",
+                        v.name, v.slug, v.adapter, v.poll_interval_seconds, v.slug
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(err) => fail(err),
+            }
+        }
+        VendorCommand::List { json } => match store.all_vendors().await {
+            Ok(vendors) => {
+                if json {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&vendors).expect("serialise")
+                    );
+                    return ExitCode::SUCCESS;
+                }
+                println!(
+                    "{:<24} {:<28} {:<16} {:<12} LAST CHECKED",
+                    "SLUG", "NAME", "ADAPTER", "SOURCE"
+                );
+                for v in vendors {
+                    let state = if v.enabled {
+                        v.source_state.as_str()
+                    } else {
+                        "disabled"
+                    };
+                    let checked = v
+                        .last_checked_at
+                        .map(|t| t.0.format("%Y-%m-%d %H:%M UTC").to_string())
+                        .unwrap_or_else(|| "never".into());
+                    println!(
+                        "{:<24} {:<28} {:<16} {:<12} {checked}",
+                        v.slug, v.name, v.adapter, state
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(err) => fail(err),
+        },
+        VendorCommand::Catalog { query } => vendor_catalog(query.as_deref()),
     }
 }

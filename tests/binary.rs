@@ -412,6 +412,51 @@ fn migrate_prepares_a_fresh_database_and_is_safe_to_repeat() {
     assert_eq!(migrate(dir.path(), "data"), first);
 }
 
+#[test]
+fn vendors_are_followed_from_the_catalog_and_listed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let out = run(pharos(d).args(["vendor", "catalog", "github"]));
+    out.assert_success("pharos vendor catalog github");
+    assert!(out.stdout.contains("www.githubstatus.com"), "{out}");
+
+    let out = run(pharos(d).args(["vendor", "add", "github", "--data-dir", "data"]));
+    out.assert_success("pharos vendor add github");
+    assert!(out.stdout.contains("following GitHub as `github`"), "{out}");
+    let out = run(pharos(d).args(["vendor", "add", "github", "--data-dir", "data"]));
+    out.assert_failure("adding github twice");
+    assert!(out.stderr.contains("github"), "{out}");
+
+    let out = run(pharos(d).args(["vendor", "add", "githib", "--data-dir", "data"]));
+    out.assert_failure("a slug not in the catalog");
+    assert!(out.stderr.contains("not in the catalog"), "{out}");
+
+    let out = run(pharos(d).args([
+        "vendor",
+        "add",
+        "https://status.example.test",
+        "--adapter",
+        "statuspage",
+        "--name",
+        "Example",
+        "--interval",
+        "10",
+        "--data-dir",
+        "data",
+    ]));
+    out.assert_failure("a poll interval below 30 s");
+    assert!(out.stderr.contains("poll_interval_seconds"), "{out}");
+
+    let out = run(pharos(d).args(["vendor", "list", "--json", "--data-dir", "data"]));
+    out.assert_success("pharos vendor list");
+    let listed: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let listed = listed.as_array().expect("a list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["slug"], "github");
+    assert_eq!(listed[0]["adapter"], "statuspage");
+    assert_eq!(listed[0]["source_state"], "pending");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn components_declared_in_the_config_file_are_served_and_protected() {
     let dir = tempfile::tempdir().expect("temp dir");
