@@ -51,6 +51,11 @@ const PHAROS_EXTRAS: &[(&str, &str, &str)] = &[
         "last_checked_at",
         "monitored components only: when a monitor last checked it (null before the first check)",
     ),
+    (
+        "component",
+        "upstream",
+        "components with a vendor dependency that is degraded or worse: [{vendor, vendor_slug, component, status}]",
+    ),
 ];
 
 /// Keys Statuspage's documentation declares nullable although no fixture shows them null:

@@ -1017,3 +1017,191 @@ async fn vendor_pages_are_404_when_not_public() {
     }
     app.stop().await;
 }
+
+// ---- dependencies ---------------------------------------------------------------------------
+
+/// `/api/v2/summary.json`'s component named `name`, once `check` holds for it (the public
+/// snapshot follows the log within moments).
+async fn public_component(app: &TestApp, name: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let summary: Value = app
+            .client
+            .get(app.url("/api/v2/summary.json"))
+            .send()
+            .await
+            .expect("summary")
+            .json()
+            .await
+            .expect("JSON");
+        let component = summary["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap_or(Value::Null);
+        if check(&component) {
+            return component;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} never matched: {component}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_degraded_vendor_dependency_shows_upstream_and_sets_the_chosen_status_sqlite() {
+    dependency_on_a_degraded_vendor(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_degraded_vendor_dependency_shows_upstream_and_sets_the_chosen_status_postgres() {
+    dependency_on_a_degraded_vendor(Db::Postgres).await;
+}
+
+async fn dependency_on_a_degraded_vendor(db: Db) {
+    let Some((app, clock)) = app_at(db, "2026-07-24T19:00:00Z").await else {
+        return;
+    };
+    let source = Source::start().await;
+    let quiet = fixture("statuspage/github-summary-all-operational.json");
+    source.set("/api/v2/summary.json", Reply::json(quiet.clone()));
+    app.ok(
+        reqwest::Method::POST,
+        "/api/v1/vendors",
+        Some(
+            json!({"name": "GitHub", "page_url": source.base, "adapter": "statuspage",
+                    "source_url": source.url("/api/v2/summary.json")}),
+        ),
+        StatusCode::CREATED,
+    )
+    .await;
+    poll(&app, "github").await;
+    let shown = app
+        .ok(
+            reqwest::Method::POST,
+            "/api/v1/components",
+            Some(json!({"name": "Code review"})),
+            StatusCode::CREATED,
+        )
+        .await;
+    let held = app
+        .ok(
+            reqwest::Method::POST,
+            "/api/v1/components",
+            Some(json!({"name": "Deployments"})),
+            StatusCode::CREATED,
+        )
+        .await;
+    // The whole vendor, shown only; and one vendor component (by name), holding a status.
+    app.ok(
+        reqwest::Method::POST,
+        "/api/v1/vendors/github/dependencies",
+        Some(json!({"component_id": shown["id"]})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let dependency = app
+        .ok(
+            reqwest::Method::POST,
+            "/api/v1/vendors/github/dependencies",
+            Some(
+                json!({"component_id": held["id"], "vendor_component": "pull requests",
+                        "set_status": "partial_outage"}),
+            ),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(dependency["vendor_component"], "hhtssxt0f5v2");
+    let (status, error) = app
+        .post(
+            "/api/v1/vendors/github/dependencies",
+            json!({"component_id": held["id"], "vendor_component": "Teleportation"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    let (status, error) = app
+        .post(
+            "/api/v1/vendors/github/dependencies",
+            json!({"component_id": held["id"], "set_status": "under_maintenance"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    public_component(&app, "Deployments", |c| {
+        c["status"] == "operational" && c.get("upstream").is_none()
+    })
+    .await;
+
+    // GitHub's Pull Requests go down.
+    clock.set(ts("2026-07-24T19:45:00Z"));
+    source.set(
+        "/api/v2/summary.json",
+        Reply::json(fixture(
+            "statuspage/github-summary-2026-07-24-critical.json",
+        )),
+    );
+    poll(&app, "github").await;
+    let c = public_component(&app, "Code review", |c| c.get("upstream").is_some()).await;
+    assert_eq!(c["status"], "operational", "shown only: {c}");
+    assert_eq!(
+        c["upstream"],
+        json!([{"vendor": "GitHub", "vendor_slug": "github", "component": "Pull Requests", "status": "major_outage"}])
+    );
+    let d = public_component(&app, "Deployments", |c| c["status"] == "partial_outage").await;
+    assert_eq!(d["upstream"][0]["component"], "Pull Requests");
+    let (_, page) = {
+        let resp = app.client.get(app.url("/")).send().await.expect("page");
+        (resp.status(), resp.text().await.expect("body"))
+    };
+    assert!(
+        page.contains(
+            "Upstream: <a href=\"/vendors/github\">GitHub — Pull Requests: Major outage</a>"
+        ),
+        "the page does not show the upstream problem"
+    );
+
+    // The vendor's source becomes unreachable: that is not the vendor's outage.
+    source.set("/api/v2/summary.json", Reply::status(500));
+    poll(&app, "github").await;
+    public_component(&app, "Deployments", |c| {
+        c["status"] == "operational" && c.get("upstream").is_none()
+    })
+    .await;
+    // It comes back, still down; then GitHub recovers.
+    source.set(
+        "/api/v2/summary.json",
+        Reply::json(fixture(
+            "statuspage/github-summary-2026-07-24-critical.json",
+        )),
+    );
+    poll(&app, "github").await;
+    public_component(&app, "Deployments", |c| c["status"] == "partial_outage").await;
+    source.set("/api/v2/summary.json", Reply::json(quiet));
+    poll(&app, "github").await;
+    public_component(&app, "Deployments", |c| {
+        c["status"] == "operational" && c.get("upstream").is_none()
+    })
+    .await;
+
+    // Deleting the dependency (and its vendor) leaves the components alone.
+    let id = dependency["id"].as_str().unwrap();
+    let (status, _) = app
+        .delete(&format!("/api/v1/vendors/github/dependencies/{id}"))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, listed) = app.get("/api/v1/vendors/github/dependencies").await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let (status, _) = app.delete("/api/v1/vendors/github").await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app
+        .get(&format!(
+            "/api/v1/components/{}",
+            shown["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.stop().await;
+}

@@ -79,6 +79,10 @@ id_type!(
     VendorIncidentId
 );
 id_type!(
+    /// Identifies a component's dependency on a vendor.
+    DependencyId
+);
+id_type!(
     /// Identifies an API token (the public part of the token string).
     TokenId
 );

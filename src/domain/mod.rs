@@ -9,8 +9,8 @@ pub mod status;
 pub mod time;
 
 pub use ids::{
-    ComponentGroupId, ComponentId, IncidentId, IncidentUpdateId, MaintenanceId, MonitorId, TokenId,
-    VendorComponentId, VendorId, VendorIncidentId,
+    ComponentGroupId, ComponentId, DependencyId, IncidentId, IncidentUpdateId, MaintenanceId,
+    MonitorId, TokenId, VendorComponentId, VendorId, VendorIncidentId,
 };
 pub use status::{
     ComponentStatus, EnumParseError, IncidentImpact, IncidentStatus, MaintenanceStatus, ManagedBy,

@@ -106,6 +106,8 @@ event_kinds! {
     VendorMaintenanceUpdated => "vendor.maintenance_updated",
     VendorMaintenanceStarted => "vendor.maintenance_started",
     VendorMaintenanceCompleted => "vendor.maintenance_completed",
+    VendorDependencyCreated => "vendor.dependency_created",
+    VendorDependencyDeleted => "vendor.dependency_deleted",
 }
 
 impl fmt::Display for EventKind {

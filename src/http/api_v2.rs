@@ -65,6 +65,21 @@ fn component(state: &PublicState, c: &Component) -> Value {
             None => Value::Null,
         };
     }
+    // Pharos-only: the vendor dependencies that are degraded or worse now. Only components
+    // with such a problem carry it.
+    if let Some(problems) = state.upstream.get(&c.id) {
+        value["upstream"] = problems
+            .iter()
+            .map(|p| {
+                json!({
+                    "vendor": p.vendor_name,
+                    "vendor_slug": p.vendor_slug,
+                    "component": p.vendor_component,
+                    "status": p.status.as_str(),
+                })
+            })
+            .collect();
+    }
     value
 }
 

@@ -116,6 +116,21 @@ pub async fn build(store: &dyn Store, page: PageInfo, now: Timestamp) -> StoreRe
         .map(|c| (c.component_id, c))
         .collect();
 
+    let mut upstream: BTreeMap<_, Vec<_>> = BTreeMap::new();
+    for problem in store.upstream_problems().await? {
+        upstream
+            .entry(problem.component_id)
+            .or_default()
+            .push(problem);
+    }
+
+    let depended_on = store
+        .dependencies(None)
+        .await?
+        .into_iter()
+        .map(|d| d.vendor_id)
+        .collect();
+
     Ok(PublicState {
         page,
         built_at: now,
@@ -126,5 +141,7 @@ pub async fn build(store: &dyn Store, page: PageInfo, now: Timestamp) -> StoreRe
         maintenances,
         uptime,
         checks,
+        upstream,
+        depended_on,
     })
 }

@@ -91,6 +91,14 @@ pub struct PublicState {
     /// Absent from snapshots written before monitoring existed.
     #[serde(default)]
     pub checks: BTreeMap<ComponentId, crate::store::ComponentChecks>,
+    /// Components whose vendor dependencies are degraded or worse now, by component.
+    /// Absent from snapshots written before vendor tracking existed.
+    #[serde(default)]
+    pub upstream: BTreeMap<ComponentId, Vec<crate::vendor::record::UpstreamProblem>>,
+    /// Vendors some component depends on: only their events can change this state (see
+    /// `projector`).
+    #[serde(default)]
+    pub depended_on: std::collections::BTreeSet<crate::domain::VendorId>,
 }
 
 /// The page's overall status, by Statuspage's rules.
@@ -114,6 +122,8 @@ impl PublicState {
             maintenances: Vec::new(),
             uptime: BTreeMap::new(),
             checks: BTreeMap::new(),
+            upstream: BTreeMap::new(),
+            depended_on: Default::default(),
         }
     }
 

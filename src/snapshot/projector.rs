@@ -80,12 +80,46 @@ impl Projector {
         }
     }
 
+    /// When every event after `after` (up to `seq`) is a vendor event that cannot change the
+    /// public state (a vendor no component depends on), the position they run through; the
+    /// snapshot need not be rebuilt for them. Vendor pages are read apart (`vendors.rs`).
+    async fn only_irrelevant(&self, state: &PublicState, after: i64, seq: i64) -> Option<i64> {
+        // A long run of events is rebuilt for rather than read.
+        if seq - after > 1000 {
+            return None;
+        }
+        let events = self.store.list_events(after, 1000).await.ok()?;
+        let last = events.last()?.seq;
+        let irrelevant = events.iter().all(|e| {
+            let Some(rest) = e.kind.strip_prefix("vendor.") else {
+                return false;
+            };
+            if rest.starts_with("dependency_") {
+                return false;
+            }
+            let vendor = e
+                .data
+                .get("vendor_id")
+                .or_else(|| e.data.get("id"))
+                .and_then(|v| v.as_str())
+                .and_then(|v| v.parse::<uuid::Uuid>().ok())
+                .map(crate::domain::VendorId);
+            match vendor {
+                Some(v) => !state.depended_on.contains(&v),
+                None => false,
+            }
+        });
+        irrelevant.then_some(last)
+    }
+
     /// Follows the log until `stop` changes.
     pub async fn run(&self, mut stop: watch::Receiver<bool>) {
         let mut commits = self.store.subscribe_commits();
         let mut poll = tokio::time::interval(POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut built = Instant::now();
+        // Events after the state's own position that were found irrelevant to it.
+        let mut skipped_through = i64::MIN;
         let mut persisted_seq = i64::MIN;
         let mut persisted_at = Instant::now() - PERSIST_EVERY;
         loop {
@@ -109,9 +143,20 @@ impl Projector {
             let current = self.cell.load_full();
             let due = match self.store.last_event_seq().await {
                 Ok(seq) => {
-                    seq > current.state.as_of_seq
-                        || current.stale_since.is_some()
-                        || built.elapsed() >= MAX_AGE
+                    let seen = current.state.as_of_seq.max(skipped_through);
+                    if current.stale_since.is_some() || built.elapsed() >= MAX_AGE {
+                        true
+                    } else if seq > seen {
+                        match self.only_irrelevant(&current.state, seen, seq).await {
+                            Some(through) => {
+                                skipped_through = through;
+                                false
+                            }
+                            None => true,
+                        }
+                    } else {
+                        false
+                    }
                 }
                 Err(StoreError::Unavailable(_)) => {
                     self.mark_stale().await;

@@ -20,7 +20,8 @@ use crate::monitor::evaluate::{Memory, Policy, Transition};
 use crate::monitor::model::{Check, CheckRecord, Monitor, MonitorPatch, NewMonitor};
 use crate::monitor::rollup::{Period, Rollup, RollupReport, Uptime};
 use crate::vendor::record::{
-    NewVendor, PollRecord, Vendor, VendorChecked, VendorPatch, VendorProblems, VendorState,
+    Dependency, NewDependency, NewVendor, PollRecord, UpstreamProblem, Vendor, VendorChecked,
+    VendorPatch, VendorProblems, VendorState,
 };
 use async_trait::async_trait;
 
@@ -514,6 +515,20 @@ pub trait Store: Send + Sync {
     /// state (with `vendor.source_unreachable` / `vendor.source_recovered` when that
     /// changes), the poll time and validators. The caller skips it when nothing changed.
     async fn record_vendor_poll(&self, id: VendorId, poll: &PollRecord) -> StoreResult<()>;
+    /// Makes a component depend on a vendor or a vendor component; with `set_status`, the
+    /// dependency holds that status on the component while its upstream is degraded or worse
+    /// (and the vendor's source readable).
+    async fn create_dependency(
+        &self,
+        input: NewDependency,
+        actor: &Actor,
+    ) -> StoreResult<Dependency>;
+    async fn delete_dependency(&self, id: DependencyId, actor: &Actor) -> StoreResult<()>;
+    /// Every dependency, or one vendor's.
+    async fn dependencies(&self, vendor: Option<VendorId>) -> StoreResult<Vec<Dependency>>;
+    /// The dependencies whose upstream is degraded or worse now (sources readable), for the
+    /// public snapshot.
+    async fn upstream_problems(&self) -> StoreResult<Vec<UpstreamProblem>>;
     /// Every vendor's components that are not operational and its open records.
     async fn vendor_problems(&self) -> StoreResult<VendorProblems>;
     /// Writes the poll times and validators of many vendors in one transaction, no events.

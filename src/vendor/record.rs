@@ -370,3 +370,43 @@ pub struct VendorProblems {
     /// (vendor, kind, name, impact) of records that are open: not resolved, not completed.
     pub open: Vec<(VendorId, RecordKind, String, IncidentImpact)>,
 }
+
+/// One of your components depending on a vendor or on one of its components.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Dependency {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: crate::domain::DependencyId,
+    #[schema(value_type = String, format = Uuid)]
+    pub component_id: crate::domain::ComponentId,
+    #[schema(value_type = String, format = Uuid)]
+    pub vendor_id: VendorId,
+    /// The vendor component's external id; none: the whole vendor.
+    pub vendor_component: Option<String>,
+    /// The status your component takes while the dependency is degraded or worse; none: it
+    /// is only shown as "Upstream: ...".
+    pub set_status: Option<ComponentStatus>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+/// A dependency to create, validated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewDependency {
+    pub component_id: crate::domain::ComponentId,
+    pub vendor_id: VendorId,
+    pub vendor_component: Option<String>,
+    pub set_status: Option<ComponentStatus>,
+}
+
+/// A dependency whose upstream is degraded or worse now, for the page: "Upstream: GitHub —
+/// Actions: Partial outage".
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UpstreamProblem {
+    pub component_id: crate::domain::ComponentId,
+    pub vendor_id: VendorId,
+    pub vendor_slug: String,
+    pub vendor_name: String,
+    /// The vendor component that is not operational.
+    pub vendor_component: String,
+    pub status: ComponentStatus,
+}

@@ -151,7 +151,10 @@ async fn start(
         read_token: tokens[1].clone(),
         admin_token: tokens[2].clone(),
         store,
-        client: reqwest::Client::new(),
+        client: reqwest::Client::builder()
+            .no_gzip()
+            .build()
+            .expect("a test HTTP client"),
         database_url,
         dir,
         shutdown: Some(tx),

@@ -359,3 +359,122 @@ pub async fn incident(
             ))
         })
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDependency {
+    /// Your component that depends on the vendor.
+    #[schema(value_type = String, format = Uuid)]
+    pub component_id: crate::domain::ComponentId,
+    /// The vendor component it depends on: its external id or its name. Absent: the whole
+    /// vendor (any of the components it follows).
+    pub vendor_component: Option<String>,
+    /// The status your component takes while the dependency is degraded or worse:
+    /// `degraded_performance`, `partial_outage` or `major_outage`. Absent: the page only shows
+    /// "Upstream: ...".
+    pub set_status: Option<crate::domain::ComponentStatus>,
+}
+
+#[utoipa::path(get, path = "/api/v1/vendors/{vendor}/dependencies", tag = "vendors",
+    params(("vendor" = String, Path, description = "Vendor id or slug")),
+    responses((status = 200, description = "Your components that depend on this vendor", body = Vec<crate::vendor::record::Dependency>)))]
+pub async fn dependencies(
+    State(state): State<AppState>,
+    ApiPath(key): ApiPath<String>,
+) -> ApiResult<Json<Vec<crate::vendor::record::Dependency>>> {
+    let vendor = find(&state, &key).await?;
+    Ok(Json(state.store.dependencies(Some(vendor.id)).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/vendors/{vendor}/dependencies", tag = "vendors", request_body = CreateDependency,
+    params(("vendor" = String, Path, description = "Vendor id or slug")),
+    responses((status = 201, description = "Created; the component's status follows at once when `set_status` is given", body = crate::vendor::record::Dependency)))]
+pub async fn create_dependency(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    ApiPath(key): ApiPath<String>,
+    ApiJson(input): ApiJson<CreateDependency>,
+) -> ApiResult<(StatusCode, Json<crate::vendor::record::Dependency>)> {
+    use crate::domain::ComponentStatus;
+    let vendor = find(&state, &key).await?;
+    if let Some(status) = input.set_status {
+        if !matches!(
+            status,
+            ComponentStatus::DegradedPerformance
+                | ComponentStatus::PartialOutage
+                | ComponentStatus::MajorOutage
+        ) {
+            return Err(ApiError::validation(format!(
+                "`set_status` `{status}` cannot be held by a dependency; use degraded_performance, partial_outage or major_outage, or leave it out to only show the upstream problem"
+            )));
+        }
+    }
+    let vendor_component = match input.vendor_component.map(|c| c.trim().to_string()) {
+        None => None,
+        Some(c) if c.is_empty() => {
+            return Err(ApiError::validation(
+                "`vendor_component` is empty; leave it out to depend on the whole vendor",
+            ))
+        }
+        Some(c) => {
+            let components = state.store.vendor_state(vendor.id).await?.components;
+            if components.is_empty() {
+                // Not polled yet: take the id as given.
+                Some(c)
+            } else {
+                match components
+                    .iter()
+                    .find(|vc| vc.external_id == c)
+                    .or_else(|| {
+                        components
+                            .iter()
+                            .find(|vc| vc.name.eq_ignore_ascii_case(&c))
+                    }) {
+                    Some(vc) => Some(vc.external_id.clone()),
+                    None => {
+                        return Err(ApiError::validation(format!(
+                        "vendor `{}` has no component `{}`; see GET /api/v1/vendors/{}/components",
+                        vendor.slug,
+                        crate::vendor::adapter::text::truncate(&c, 80),
+                        vendor.slug
+                    )))
+                    }
+                }
+            }
+        }
+    };
+    let dependency = state
+        .store
+        .create_dependency(
+            crate::vendor::record::NewDependency {
+                component_id: input.component_id,
+                vendor_id: vendor.id,
+                vendor_component,
+                set_status: input.set_status,
+            },
+            &who.actor(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(dependency)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/vendors/{vendor}/dependencies/{id}", tag = "vendors",
+    params(("vendor" = String, Path, description = "Vendor id or slug"),
+           ("id" = String, Path, description = "Dependency id")),
+    responses((status = 204, description = "Deleted; what it held on the component is released")))]
+pub async fn delete_dependency(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    ApiPath((key, id)): ApiPath<(String, crate::domain::DependencyId)>,
+) -> ApiResult<StatusCode> {
+    let vendor = find(&state, &key).await?;
+    let known = state.store.dependencies(Some(vendor.id)).await?;
+    if !known.iter().any(|d| d.id == id) {
+        return Err(ApiError::not_found(format!(
+            "vendor `{}` has no dependency `{id}`",
+            vendor.slug
+        )));
+    }
+    state.store.delete_dependency(id, &who.actor()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

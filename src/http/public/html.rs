@@ -578,6 +578,14 @@ struct ComponentView {
     bar: Option<UptimeBar>,
     /// Monitored components: when a monitor last checked it.
     checked: Option<Checked>,
+    /// "Upstream: GitHub — Actions: Partial outage", for vendor dependencies in trouble.
+    upstream: Vec<Upstream>,
+}
+
+/// One vendor dependency in trouble, linked to the vendor's page.
+struct Upstream {
+    href: String,
+    text: String,
 }
 
 /// "Checked 2 minutes ago", relative to the snapshot; the script refreshes it on load.
@@ -730,6 +738,24 @@ fn component_view(state: &PublicState, incidents: &IncidentIndex, c: &Component)
             },
             monitors: checks.monitors,
         }),
+        upstream: state
+            .upstream
+            .get(&c.id)
+            .map(|problems| {
+                problems
+                    .iter()
+                    .map(|p| Upstream {
+                        href: format!("/vendors/{}", p.vendor_slug),
+                        text: format!(
+                            "{} — {}: {}",
+                            p.vendor_name,
+                            p.vendor_component,
+                            component_badge(p.status).label
+                        ),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 

@@ -75,3 +75,19 @@ CREATE TABLE vendor_incident_updates (
     first_seen_at TEXT NOT NULL,
     PRIMARY KEY (vendor_incident_id, seq)
 );
+
+-- A component of yours that depends on a vendor (`vendor_component` = '': on the whole vendor,
+-- meaning any component the vendor's `components_of_interest` covers) or on one vendor
+-- component (its external id). While what it depends on is degraded or worse, and the
+-- vendor's source is readable, the page shows it as "Upstream: ..."; with `set_status`, the
+-- dependency also holds that status on the component (see domain::rules).
+CREATE TABLE vendor_dependencies (
+    id TEXT PRIMARY KEY,
+    component_id TEXT NOT NULL REFERENCES components (id) ON DELETE CASCADE,
+    vendor_id TEXT NOT NULL REFERENCES vendors (id) ON DELETE CASCADE,
+    vendor_component TEXT NOT NULL,
+    set_status TEXT,
+    created_at TEXT NOT NULL,
+    UNIQUE (component_id, vendor_id, vendor_component)
+);
+CREATE INDEX vendor_dependencies_vendor ON vendor_dependencies (vendor_id);

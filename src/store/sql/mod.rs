@@ -540,7 +540,18 @@ impl WriteTx {
                  SELECT CASE WHEN mo.health = 'down' THEN mc.down_status ELSE 'degraded_performance' END AS status \
                    FROM monitor_components mc CROSS JOIN monitors mo \
                   WHERE mc.component_id = $1 AND mo.id = mc.monitor_id \
-                    AND mo.health IN ('down', 'degraded')",
+                    AND mo.health IN ('down', 'degraded') \
+                 UNION ALL \
+                 SELECT d.set_status AS status FROM vendor_dependencies d \
+                   JOIN vendors v ON v.id = d.vendor_id \
+                   JOIN vendor_components vc ON vc.vendor_id = d.vendor_id \
+                  WHERE d.component_id = $1 AND d.set_status IS NOT NULL \
+                    AND v.enabled = 1 AND v.source_state <> 'unreachable' \
+                    AND vc.removed_at IS NULL \
+                    AND vc.status IN ('degraded_performance', 'partial_outage', 'major_outage') \
+                    AND (d.vendor_component = vc.external_id \
+                         OR (d.vendor_component = '' AND (v.components_of_interest = '[]' \
+                             OR v.components_of_interest LIKE '%\"' || vc.external_id || '\"%')))",
             )
             .bind(id.to_string())
             .fetch_all(&mut *self.tx)
@@ -2212,6 +2223,26 @@ impl Store for SqlStore {
 
     async fn record_vendor_poll(&self, id: VendorId, poll: &PollRecord) -> StoreResult<()> {
         self.record_vendor_poll_tx(id, poll).await
+    }
+
+    async fn create_dependency(
+        &self,
+        input: NewDependency,
+        actor: &Actor,
+    ) -> StoreResult<Dependency> {
+        self.create_dependency_tx(input, actor).await
+    }
+
+    async fn delete_dependency(&self, id: DependencyId, actor: &Actor) -> StoreResult<()> {
+        self.delete_dependency_tx(id, actor).await
+    }
+
+    async fn dependencies(&self, vendor: Option<VendorId>) -> StoreResult<Vec<Dependency>> {
+        self.dependencies_q(vendor).await
+    }
+
+    async fn upstream_problems(&self) -> StoreResult<Vec<UpstreamProblem>> {
+        self.upstream_problems_q().await
     }
 
     async fn vendor_problems(&self) -> StoreResult<VendorProblems> {

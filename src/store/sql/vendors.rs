@@ -6,9 +6,9 @@ use super::*;
 use crate::vendor::adapter::AdapterKind;
 use crate::vendor::diff::{ComponentWrite, RecordWrite};
 use crate::vendor::record::{
-    NewVendor, PollRecord, RecordKind, RecordStatus, SourceState, Vendor, VendorChecked,
-    VendorComponentRecord, VendorIncidentRecord, VendorPatch, VendorProblems, VendorState,
-    VendorUpdateRecord,
+    Dependency, NewDependency, NewVendor, PollRecord, RecordKind, RecordStatus, SourceState,
+    UpstreamProblem, Vendor, VendorChecked, VendorComponentRecord, VendorIncidentRecord,
+    VendorPatch, VendorProblems, VendorState, VendorUpdateRecord,
 };
 
 const VENDOR_COLUMNS: &str =
@@ -89,7 +89,42 @@ fn record_from_row(row: &AnyRow) -> StoreResult<VendorIncidentRecord> {
     })
 }
 
+/// The part of a query that finds, per dependency `d` of vendor `v`, the vendor components
+/// `vc` that are degraded or worse and that the dependency covers.
+const UPSTREAM_JOIN: &str = "FROM vendor_dependencies d \
+      JOIN vendors v ON v.id = d.vendor_id \
+      JOIN vendor_components vc ON vc.vendor_id = d.vendor_id \
+     WHERE v.enabled = 1 AND v.source_state <> 'unreachable' AND vc.removed_at IS NULL \
+       AND vc.status IN ('degraded_performance', 'partial_outage', 'major_outage') \
+       AND (d.vendor_component = vc.external_id \
+            OR (d.vendor_component = '' AND (v.components_of_interest = '[]' \
+                OR v.components_of_interest LIKE '%\"' || vc.external_id || '\"%')))";
+
+fn dependency_from_row(row: &AnyRow) -> StoreResult<Dependency> {
+    let component: String = get(row, "vendor_component")?;
+    Ok(Dependency {
+        id: get_id(row, "id")?,
+        component_id: get_id(row, "component_id")?,
+        vendor_id: get_id(row, "vendor_id")?,
+        vendor_component: (!component.is_empty()).then_some(component),
+        set_status: get_opt_enum(row, "set_status")?,
+        created_at: get_ts(row, "created_at")?,
+    })
+}
+
 impl WriteTx {
+    /// The components that hold a status through a dependency on `vendor`.
+    async fn dependents(&mut self, vendor: VendorId) -> StoreResult<Vec<ComponentId>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT component_id FROM vendor_dependencies WHERE vendor_id = $1 AND set_status IS NOT NULL",
+        )
+        .bind(vendor.to_string())
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(|r| get_id(r, "component_id")).collect()
+    }
+
     async fn lock_vendor(&mut self, id: VendorId) -> StoreResult<Vendor> {
         let touched = sqlx::query("UPDATE vendors SET updated_at = updated_at WHERE id = $1")
             .bind(id.to_string())
@@ -201,6 +236,9 @@ impl WriteTx {
         if before != vendor {
             self.emit(EventKind::VendorUpdated, id, json(&vendor));
         }
+        // Following other components, or none, changes what the dependencies hold.
+        let dependents = self.dependents(id).await?;
+        self.recompute_components(dependents).await?;
         Ok(vendor)
     }
 
@@ -360,9 +398,11 @@ impl SqlStore {
                 ),
             ));
         }
+        let dependents = w.dependents(id).await?;
         // Children first: SQLite enforces the cascade only with foreign keys on, and the
         // explicit order keeps both databases' work the same.
         for sql in [
+            "DELETE FROM vendor_dependencies WHERE vendor_id = $1",
             "DELETE FROM vendor_incident_updates WHERE vendor_incident_id IN \
                  (SELECT id FROM vendor_incidents WHERE vendor_id = $1)",
             "DELETE FROM vendor_incidents WHERE vendor_id = $1",
@@ -380,6 +420,7 @@ impl SqlStore {
             id,
             serde_json::json!({"id": id, "slug": vendor.slug, "name": vendor.name}),
         );
+        w.recompute_components(dependents).await?;
         w.commit().await
     }
 
@@ -553,7 +594,142 @@ impl SqlStore {
         .execute(&mut *w.tx)
         .await
         .map_err(map_err)?;
+        // Dependencies follow the vendor's components and whether its source is readable.
+        if !poll.diff.components.is_empty() || before.source_state != source.state {
+            let dependents = w.dependents(id).await?;
+            w.recompute_components(dependents).await?;
+        }
         w.commit().await
+    }
+
+    pub(super) async fn create_dependency_tx(
+        &self,
+        input: NewDependency,
+        actor: &Actor,
+    ) -> StoreResult<Dependency> {
+        let mut w = self.begin(actor).await?;
+        w.load_component(input.component_id).await?;
+        let vendor = w.lock_vendor(input.vendor_id).await?;
+        let id = DependencyId::new();
+        sqlx::query(
+            "INSERT INTO vendor_dependencies (id, component_id, vendor_id, vendor_component, set_status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id.to_string())
+        .bind(input.component_id.to_string())
+        .bind(input.vendor_id.to_string())
+        .bind(input.vendor_component.clone().unwrap_or_default())
+        .bind(input.set_status.map(|s| s.as_str()))
+        .bind(w.now.to_db())
+        .execute(&mut *w.tx)
+        .await
+        .map_err(|e| match map_err(e) {
+            StoreError::Conflict { .. } => StoreError::conflict(
+                "already_exists",
+                format!(
+                    "component `{}` already depends on {} `{}`",
+                    input.component_id,
+                    if input.vendor_component.is_some() { "this component of" } else { "the whole of" },
+                    vendor.slug
+                ),
+            ),
+            other => other,
+        })?;
+        let dependency = Dependency {
+            id,
+            component_id: input.component_id,
+            vendor_id: input.vendor_id,
+            vendor_component: input.vendor_component,
+            set_status: input.set_status,
+            created_at: w.now,
+        };
+        w.emit(
+            EventKind::VendorDependencyCreated,
+            id,
+            serde_json::json!({"dependency": dependency, "vendor_slug": vendor.slug}),
+        );
+        w.recompute_components([input.component_id]).await?;
+        w.commit().await?;
+        Ok(dependency)
+    }
+
+    pub(super) async fn delete_dependency_tx(
+        &self,
+        id: DependencyId,
+        actor: &Actor,
+    ) -> StoreResult<()> {
+        let mut w = self.begin(actor).await?;
+        let row = sqlx::query(
+            "SELECT id, component_id, vendor_id, vendor_component, set_status, created_at \
+               FROM vendor_dependencies WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&mut *w.tx)
+        .await
+        .map_err(map_err)?
+        .ok_or_else(|| StoreError::not_found("dependency", id))?;
+        let dependency = dependency_from_row(&row)?;
+        sqlx::query("DELETE FROM vendor_dependencies WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *w.tx)
+            .await
+            .map_err(map_err)?;
+        w.emit(
+            EventKind::VendorDependencyDeleted,
+            id,
+            serde_json::json!({"dependency": dependency}),
+        );
+        w.recompute_components([dependency.component_id]).await?;
+        w.commit().await
+    }
+
+    pub(super) async fn dependencies_q(
+        &self,
+        vendor: Option<VendorId>,
+    ) -> StoreResult<Vec<Dependency>> {
+        let mut conn = self.conn().await?;
+        let rows =
+            match vendor {
+                Some(v) => sqlx::query(
+                    "SELECT id, component_id, vendor_id, vendor_component, set_status, created_at \
+                   FROM vendor_dependencies WHERE vendor_id = $1 ORDER BY created_at, id",
+                )
+                .bind(v.to_string())
+                .fetch_all(&mut *conn)
+                .await,
+                None => sqlx::query(
+                    "SELECT id, component_id, vendor_id, vendor_component, set_status, created_at \
+                   FROM vendor_dependencies ORDER BY created_at, id",
+                )
+                .fetch_all(&mut *conn)
+                .await,
+            }
+            .map_err(map_err)?;
+        rows.iter().map(dependency_from_row).collect()
+    }
+
+    pub(super) async fn upstream_problems_q(&self) -> StoreResult<Vec<UpstreamProblem>> {
+        let mut conn = self.conn().await?;
+        let rows = sqlx::query(&format!(
+            "SELECT DISTINCT d.component_id, v.id AS vendor_id, v.slug, v.name AS vendor_name, \
+                    vc.name AS component_name, vc.status, vc.position \
+               {UPSTREAM_JOIN} ORDER BY d.component_id, v.slug, vc.position"
+        ))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(UpstreamProblem {
+                    component_id: get_id(row, "component_id")?,
+                    vendor_id: get_id(row, "vendor_id")?,
+                    vendor_slug: get(row, "slug")?,
+                    vendor_name: get(row, "vendor_name")?,
+                    vendor_component: get(row, "component_name")?,
+                    status: get_enum(row, "status")?,
+                })
+            })
+            .collect()
     }
 
     pub(super) async fn vendor_problems_q(&self) -> StoreResult<VendorProblems> {
