@@ -5,3 +5,4 @@ pub mod app;
 pub mod postgres;
 pub mod process;
 pub mod proxy;
+pub mod source;
