@@ -84,6 +84,7 @@ struct Preparation {
     groups: Vec<crate::store::DeclaredGroup>,
     components: Vec<crate::store::DeclaredComponent>,
     monitors: Vec<crate::store::DeclaredMonitor>,
+    vendors: Vec<crate::vendor::record::DeclaredVendor>,
     ready: Arc<AtomicBool>,
 }
 
@@ -105,6 +106,18 @@ impl Preparation {
                 updated = report.updated,
                 released = report.released,
                 "reconciled declared components and monitors"
+            );
+        }
+        let report = self
+            .store
+            .reconcile_vendors(&self.vendors, &Actor::config())
+            .await?;
+        if report != Default::default() {
+            tracing::info!(
+                created = report.created,
+                updated = report.updated,
+                released = report.released,
+                "reconciled declared vendors"
             );
         }
         self.ready.store(true, Ordering::SeqCst);
@@ -164,6 +177,7 @@ impl App {
             groups: config.groups.clone(),
             components: config.components.clone(),
             monitors: config.monitors.clone(),
+            vendors: config.vendors.follow.clone(),
             ready: ready.clone(),
         };
         match preparation.run(&projector).await {

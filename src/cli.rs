@@ -272,11 +272,12 @@ pub async fn run(cli: Cli) -> ExitCode {
             match load_config(&o) {
                 Ok(c) => {
                     println!(
-                        "{}: valid ({} component groups, {} components, {} monitors declared; database {})",
+                        "{}: valid ({} component groups, {} components, {} monitors, {} vendors declared; database {})",
                         path.display(),
                         c.groups.len(),
                         c.components.len(),
                         c.monitors.len(),
+                        c.vendors.follow.len(),
                         config::redact_url(&c.database_url)
                     );
                     ExitCode::SUCCESS

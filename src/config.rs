@@ -9,6 +9,7 @@
 //! `[[monitors]]` entries are read and validated in [`monitors`].
 
 mod monitors;
+mod vendors;
 
 use crate::store::{DeclaredComponent, DeclaredGroup, DeclaredMonitor};
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,8 @@ pub struct Config {
 pub struct VendorSettings {
     /// Days a vendor's ended incidents and maintenances are kept.
     pub retention_days: u32,
+    /// Vendors declared in the file (`[[vendors.follow]]`).
+    pub follow: Vec<crate::vendor::record::DeclaredVendor>,
     /// Whether `/vendors` pages are public (anonymous readers get 404 when not).
     pub public: bool,
     /// Seconds one fetch of a vendor's source may take.
@@ -53,6 +56,7 @@ impl Default for VendorSettings {
     fn default() -> Self {
         VendorSettings {
             retention_days: 365,
+            follow: Vec::new(),
             public: true,
             fetch_timeout_seconds: 15,
         }
@@ -217,6 +221,8 @@ struct VendorsSection {
     retention_days: Option<i64>,
     public: Option<bool>,
     fetch_timeout_seconds: Option<i64>,
+    #[serde(default)]
+    follow: Vec<vendors::VendorDecl>,
     /// Keys that are not settings: reported as problems with all the others (see `unknown_keys`).
     #[serde(flatten)]
     unknown: UnknownKeys,
@@ -327,6 +333,9 @@ fn unknown_keys(file: &FileConfig) -> Vec<String> {
         ("vendors", &file.vendors.unknown),
     ] {
         keys.extend(unknown.keys().map(|k| format!("{section}.{k}")));
+    }
+    for (i, v) in file.vendors.follow.iter().enumerate() {
+        keys.extend(v.unknown.keys().map(|k| format!("vendors.follow[{i}].{k}")));
     }
     for (i, link) in file.page.footer_links.iter().enumerate() {
         keys.extend(
@@ -448,7 +457,9 @@ fn resolve(
         14,
         1..=3650,
     );
+    let follow = vendors::declared_vendors(&mut problems, std::mem::take(&mut file.vendors.follow));
     let vendors = VendorSettings {
+        follow,
         retention_days: int_setting(
             &mut problems,
             "vendors.retention_days",
@@ -818,6 +829,7 @@ mod tests {
             config.vendors,
             VendorSettings {
                 retention_days: 30,
+                follow: vec![],
                 public: false,
                 fetch_timeout_seconds: 2
             }
@@ -831,6 +843,37 @@ mod tests {
             .to_string();
         assert!(err.contains("vendors.fetch_timeout_seconds"), "{err}");
         assert!(err.contains("vendors.poll"), "{err}");
+
+        // Vendors as code: from the catalog, or with a page and an adapter.
+        let config = from_text(
+            "[[vendors.follow]]\ncatalog = \"github\"\n\n[[vendors.follow]]\nslug = \"acme\"\nname = \"Acme\"\npage_url = \"https://status.acme.test\"\nadapter = \"statuspage_feed\"\npoll_interval_seconds = 300\ncomponents_of_interest = [\"api\"]\n",
+            &no_env,
+        )
+        .unwrap();
+        let follow = &config.vendors.follow;
+        assert_eq!(follow.len(), 2);
+        assert_eq!(follow[0].slug, "github");
+        assert_eq!(follow[0].name, "GitHub");
+        assert_eq!(follow[0].page_url, "https://www.githubstatus.com");
+        assert_eq!(
+            follow[1].adapter,
+            crate::vendor::adapter::AdapterKind::StatuspageFeed
+        );
+        assert_eq!(follow[1].poll_interval_seconds, 300);
+        assert_eq!(follow[1].components_of_interest, vec!["api"]);
+        let err = from_text(
+            "[[vendors.follow]]\ncatalog = \"no-such-vendor\"\n\n[[vendors.follow]]\nslug = \"x\"\npage_url = \"https://x.test\"\n\n[[vendors.follow]]\nslug = \"y\"\npage_url = \"https://y.test\"\nadapter = \"statuspage\"\npoll_interval_seconds = 5\ncolour = \"red\"\n",
+            &no_env,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("vendors.follow[0].catalog"), "{err}");
+        assert!(err.contains("vendors.follow[1].adapter: missing"), "{err}");
+        assert!(
+            err.contains("vendors.follow[2]: `poll_interval_seconds`"),
+            "{err}"
+        );
+        assert!(err.contains("vendors.follow[2].colour"), "{err}");
         let env = |k: &str| (k == "PHAROS_MONITORING_RAW_RETENTION_DAYS").then(|| "7".to_string());
         assert_eq!(
             from_text("[monitoring]\nraw_retention_days = 30\n", &env)

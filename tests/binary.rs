@@ -348,7 +348,10 @@ url = "https://api.example.com/health"
     let out = run(pharos(dir.path()).args(["config", "check"]).arg(&good));
     out.assert_success("config check on a valid file");
     assert!(out.stdout.contains("valid"), "{out}");
-    assert!(out.stdout.contains("1 monitors declared"), "{out}");
+    assert!(
+        out.stdout.contains("1 monitors, 0 vendors declared"),
+        "{out}"
+    );
 
     let bad = dir.path().join("bad.toml");
     std::fs::write(

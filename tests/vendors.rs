@@ -1047,3 +1047,36 @@ async fn dependency_on_a_degraded_vendor(db: Db) {
     assert_eq!(status, StatusCode::OK);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn vendors_declared_in_the_config_file_are_followed_and_protected() {
+    let Some(app) = common::app::spawn_with_config(
+        Db::Sqlite,
+        "[[vendors.follow]]\ncatalog = \"github\"\npoll_interval_seconds = 600\n",
+    )
+    .await
+    else {
+        return;
+    };
+    let (status, vendor) = app.get("/api/v1/vendors/github").await;
+    assert_eq!(status, StatusCode::OK, "{vendor}");
+    assert_eq!(vendor["managed_by"], "config");
+    assert_eq!(vendor["page_url"], "https://www.githubstatus.com");
+    assert_eq!(vendor["poll_interval_seconds"], 600);
+    let (status, error) = app.delete("/api/v1/vendors/github").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    assert_eq!(error["error"]["code"], "managed_by_config");
+    let (status, error) = app
+        .patch(
+            "/api/v1/vendors/github",
+            json!({"poll_interval_seconds": 60}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    let (status, disabled) = app
+        .patch("/api/v1/vendors/github", json!({"enabled": false}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{disabled}");
+    assert_eq!(disabled["enabled"], false);
+    app.stop().await;
+}

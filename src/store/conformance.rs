@@ -68,6 +68,7 @@ macro_rules! store_conformance_checks {
                 reconcile_monitors,
                 vendors_crud,
                 vendor_polls_round_trip,
+                reconcile_vendors,
             ],
             shared: [concurrent_writes, concurrent_patches],
         }

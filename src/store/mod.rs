@@ -529,6 +529,14 @@ pub trait Store: Send + Sync {
     /// The dependencies whose upstream is degraded or worse now (sources readable), for the
     /// public snapshot.
     async fn upstream_problems(&self) -> StoreResult<Vec<UpstreamProblem>>;
+    /// Makes the vendors declared in the configuration file match the store, in one
+    /// transaction: creates what is new (or takes over an API vendor with the same slug),
+    /// updates what changed, releases to the API what is no longer declared.
+    async fn reconcile_vendors(
+        &self,
+        declared: &[crate::vendor::record::DeclaredVendor],
+        actor: &Actor,
+    ) -> StoreResult<ReconcileReport>;
     /// Every vendor's components that are not operational and its open records.
     async fn vendor_problems(&self) -> StoreResult<VendorProblems>;
     /// Writes the poll times and validators of many vendors in one transaction, no events.

@@ -410,3 +410,17 @@ pub struct UpstreamProblem {
     pub vendor_component: String,
     pub status: ComponentStatus,
 }
+
+/// A vendor declared in the configuration file (`[[vendors.follow]]`), validated; `slug` is
+/// its key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeclaredVendor {
+    pub slug: String,
+    pub name: String,
+    pub page_url: String,
+    pub source_url: Option<String>,
+    pub adapter: AdapterKind,
+    pub poll_interval_seconds: u64,
+    pub components_of_interest: Vec<String>,
+    pub enabled: bool,
+}

@@ -424,3 +424,107 @@ pub async fn vendor_polls_round_trip(store: &dyn Store, clock: &ManualClock) {
     assert!(pruned.incidents.is_empty());
     assert_eq!(pruned.components.len(), 2);
 }
+
+fn declared(slug: &str, name: &str) -> crate::vendor::record::DeclaredVendor {
+    crate::vendor::record::DeclaredVendor {
+        slug: slug.into(),
+        name: name.into(),
+        page_url: format!("https://status.{slug}.test"),
+        source_url: None,
+        adapter: AdapterKind::Statuspage,
+        poll_interval_seconds: 120,
+        components_of_interest: vec![],
+        enabled: true,
+    }
+}
+
+pub async fn reconcile_vendors(store: &dyn Store, _clock: &ManualClock) {
+    let config = Actor::config();
+    // An API vendor with a slug the file will declare: taken over.
+    let api = store
+        .create_vendor(new_vendor("adopted"), &actor())
+        .await
+        .expect("create");
+    let seq = store.last_event_seq().await.expect("seq");
+    let report = store
+        .reconcile_vendors(
+            &[
+                declared("fresh", "Fresh"),
+                declared("adopted", "Adopted Inc"),
+            ],
+            &config,
+        )
+        .await
+        .expect("reconcile");
+    assert_eq!((report.created, report.updated, report.released), (1, 1, 0));
+    let fresh = store.get_vendor_by_slug("fresh").await.expect("fresh");
+    assert_eq!(fresh.managed_by, ManagedBy::Config);
+    assert_eq!(fresh.config_key.as_deref(), Some("fresh"));
+    let adopted = store.get_vendor(api.id).await.expect("adopted");
+    assert_eq!(adopted.managed_by, ManagedBy::Config);
+    assert_eq!(adopted.name, "Adopted Inc");
+    assert_eq!(
+        events_after(store, seq).await,
+        vec!["vendor.created", "vendor.updated"]
+    );
+
+    // The same declarations again: nothing.
+    let seq = store.last_event_seq().await.expect("seq");
+    let report = store
+        .reconcile_vendors(
+            &[
+                declared("fresh", "Fresh"),
+                declared("adopted", "Adopted Inc"),
+            ],
+            &config,
+        )
+        .await
+        .expect("again");
+    assert_eq!(report, ReconcileReport::default());
+    assert!(events_after(store, seq).await.is_empty());
+
+    // While declared, the API may only enable or disable it.
+    match store
+        .update_vendor(
+            fresh.id,
+            VendorPatch {
+                name: Some("Renamed".into()),
+                ..Default::default()
+            },
+            &actor(),
+        )
+        .await
+    {
+        Err(StoreError::Conflict { code, .. }) => assert_eq!(code, "managed_by_config"),
+        other => panic!("renaming a declared vendor: {other:?}"),
+    }
+    store
+        .update_vendor(
+            fresh.id,
+            VendorPatch {
+                enabled: Some(false),
+                ..Default::default()
+            },
+            &actor(),
+        )
+        .await
+        .expect("disabling a declared vendor");
+    match store.delete_vendor(fresh.id, &actor()).await {
+        Err(StoreError::Conflict { code, .. }) => assert_eq!(code, "managed_by_config"),
+        other => panic!("deleting a declared vendor: {other:?}"),
+    }
+
+    // Dropped from the file: released to the API, not deleted.
+    let report = store
+        .reconcile_vendors(&[declared("adopted", "Adopted Inc")], &config)
+        .await
+        .expect("release");
+    assert_eq!(report.released, 1);
+    let released = store.get_vendor(fresh.id).await.expect("still there");
+    assert_eq!(released.managed_by, ManagedBy::Api);
+    assert_eq!(released.config_key, None);
+    store
+        .delete_vendor(fresh.id, &actor())
+        .await
+        .expect("deletable once released");
+}

@@ -2245,6 +2245,14 @@ impl Store for SqlStore {
         self.upstream_problems_q().await
     }
 
+    async fn reconcile_vendors(
+        &self,
+        declared: &[crate::vendor::record::DeclaredVendor],
+        actor: &Actor,
+    ) -> StoreResult<ReconcileReport> {
+        self.reconcile_vendors_tx(declared, actor).await
+    }
+
     async fn vendor_problems(&self) -> StoreResult<VendorProblems> {
         self.vendor_problems_q().await
     }

@@ -6,9 +6,9 @@ use super::*;
 use crate::vendor::adapter::AdapterKind;
 use crate::vendor::diff::{ComponentWrite, RecordWrite};
 use crate::vendor::record::{
-    Dependency, NewDependency, NewVendor, PollRecord, RecordKind, RecordStatus, SourceState,
-    UpstreamProblem, Vendor, VendorChecked, VendorComponentRecord, VendorIncidentRecord,
-    VendorPatch, VendorProblems, VendorState, VendorUpdateRecord,
+    DeclaredVendor, Dependency, NewDependency, NewVendor, PollRecord, RecordKind, RecordStatus,
+    SourceState, UpstreamProblem, Vendor, VendorChecked, VendorComponentRecord,
+    VendorIncidentRecord, VendorPatch, VendorProblems, VendorState, VendorUpdateRecord,
 };
 
 const VENDOR_COLUMNS: &str =
@@ -730,6 +730,101 @@ impl SqlStore {
                 })
             })
             .collect()
+    }
+
+    pub(super) async fn reconcile_vendors_tx(
+        &self,
+        declared: &[DeclaredVendor],
+        actor: &Actor,
+    ) -> StoreResult<ReconcileReport> {
+        let mut w = self.begin(actor).await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {VENDOR_COLUMNS} FROM vendors ORDER BY slug"
+        ))
+        .fetch_all(&mut *w.tx)
+        .await
+        .map_err(map_err)?;
+        let existing = rows
+            .iter()
+            .map(vendor_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let mut report = ReconcileReport::default();
+        for d in declared {
+            let found = existing
+                .iter()
+                .find(|v| v.config_key.as_deref() == Some(d.slug.as_str()))
+                .or_else(|| existing.iter().find(|v| v.slug == d.slug));
+            let Some(current) = found else {
+                w.insert_vendor(NewVendor {
+                    slug: d.slug.clone(),
+                    name: d.name.clone(),
+                    page_url: d.page_url.clone(),
+                    source_url: d.source_url.clone(),
+                    adapter: d.adapter,
+                    poll_interval_seconds: d.poll_interval_seconds,
+                    components_of_interest: d.components_of_interest.clone(),
+                    enabled: d.enabled,
+                    managed_by: ManagedBy::Config,
+                    config_key: Some(d.slug.clone()),
+                })
+                .await?;
+                report.created += 1;
+                continue;
+            };
+            // A vendor followed through the API under the same slug is taken over by the file.
+            let adopted = current.managed_by != ManagedBy::Config
+                || current.config_key.as_deref() != Some(d.slug.as_str());
+            if adopted {
+                sqlx::query(
+                    "UPDATE vendors SET managed_by = 'config', config_key = $2 WHERE id = $1",
+                )
+                .bind(current.id.to_string())
+                .bind(d.slug.clone())
+                .execute(&mut *w.tx)
+                .await
+                .map_err(map_err)?;
+            }
+            let patch = VendorPatch {
+                name: (d.name != current.name).then(|| d.name.clone()),
+                page_url: (d.page_url != current.page_url).then(|| d.page_url.clone()),
+                source_url: (d.source_url != current.source_url).then(|| d.source_url.clone()),
+                adapter: (d.adapter != current.adapter).then_some(d.adapter),
+                poll_interval_seconds: (d.poll_interval_seconds != current.poll_interval_seconds)
+                    .then_some(d.poll_interval_seconds),
+                components_of_interest: (d.components_of_interest
+                    != current.components_of_interest)
+                    .then(|| d.components_of_interest.clone()),
+                enabled: (d.enabled != current.enabled).then_some(d.enabled),
+            };
+            if patch != VendorPatch::default() {
+                let reloaded = w.load_vendor(current.id).await?;
+                w.patch_vendor(reloaded, patch).await?;
+                report.updated += 1;
+            } else if adopted {
+                let reloaded = w.load_vendor(current.id).await?;
+                w.emit(EventKind::VendorUpdated, reloaded.id, json(&reloaded));
+                report.updated += 1;
+            }
+        }
+        for v in &existing {
+            let declared_here = declared
+                .iter()
+                .any(|d| v.config_key.as_deref() == Some(d.slug.as_str()) || v.slug == d.slug);
+            if v.managed_by == ManagedBy::Config && !declared_here {
+                sqlx::query(
+                    "UPDATE vendors SET managed_by = 'api', config_key = NULL WHERE id = $1",
+                )
+                .bind(v.id.to_string())
+                .execute(&mut *w.tx)
+                .await
+                .map_err(map_err)?;
+                let released = w.load_vendor(v.id).await?;
+                w.emit(EventKind::VendorUpdated, v.id, json(&released));
+                report.released += 1;
+            }
+        }
+        w.commit().await?;
+        Ok(report)
     }
 
     pub(super) async fn vendor_problems_q(&self) -> StoreResult<VendorProblems> {
