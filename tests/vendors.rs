@@ -888,7 +888,7 @@ async fn public_component(app: &TestApp, name: &str, check: impl Fn(&Value) -> b
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "{name} never matched: {component}"
+            "{name} never matched: {component} in {summary}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -1078,5 +1078,150 @@ async fn vendors_declared_in_the_config_file_are_followed_and_protected() {
         .await;
     assert_eq!(status, StatusCode::OK, "{disabled}");
     assert_eq!(disabled["enabled"], false);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_dependency_prepares_an_incident_draft_that_one_call_publishes_sqlite() {
+    incident_drafts(Db::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_dependency_prepares_an_incident_draft_that_one_call_publishes_postgres() {
+    incident_drafts(Db::Postgres).await;
+}
+
+async fn incident_drafts(db: Db) {
+    let Some((app, clock)) = app_at(db, "2026-07-24T19:00:00Z").await else {
+        return;
+    };
+    let source = Source::start().await;
+    let quiet = fixture("statuspage/github-summary-all-operational.json");
+    let critical = fixture("statuspage/github-summary-2026-07-24-critical.json");
+    source.set("/api/v2/summary.json", Reply::json(quiet.clone()));
+    app.ok(
+        reqwest::Method::POST,
+        "/api/v1/vendors",
+        Some(
+            json!({"name": "GitHub", "page_url": source.base, "adapter": "statuspage",
+                    "source_url": source.url("/api/v2/summary.json")}),
+        ),
+        StatusCode::CREATED,
+    )
+    .await;
+    poll(&app, "github").await;
+    let checkout = app
+        .ok(
+            reqwest::Method::POST,
+            "/api/v1/components",
+            Some(json!({"name": "Checkout"})),
+            StatusCode::CREATED,
+        )
+        .await;
+    let search = app
+        .ok(
+            reqwest::Method::POST,
+            "/api/v1/components",
+            Some(json!({"name": "Search"})),
+            StatusCode::CREATED,
+        )
+        .await;
+    for (component, extra) in [
+        (
+            &checkout,
+            json!({"vendor_component": "Pull Requests", "set_status": "partial_outage"}),
+        ),
+        (&search, json!({})),
+    ] {
+        let mut body = extra.clone();
+        body["component_id"] = component["id"].clone();
+        body["draft_incident"] = json!(true);
+        app.ok(
+            reqwest::Method::POST,
+            "/api/v1/vendors/github/dependencies",
+            Some(body),
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    let (_, drafts) = app.get("/api/v1/incident-drafts").await;
+    assert_eq!(drafts, json!([]), "nothing is wrong upstream yet");
+
+    clock.set(ts("2026-07-24T19:45:00Z"));
+    source.set("/api/v2/summary.json", Reply::json(critical.clone()));
+    poll(&app, "github").await;
+    let (_, drafts) = app.get("/api/v1/incident-drafts").await;
+    let drafts = drafts.as_array().expect("drafts").clone();
+    assert_eq!(drafts.len(), 2, "{drafts:#?}");
+    let draft = drafts
+        .iter()
+        .find(|d| d["component_id"] == checkout["id"])
+        .expect("the checkout draft");
+    assert_eq!(draft["name"], "Checkout affected by GitHub Pull Requests");
+    assert_eq!(draft["impact"], "major");
+    assert_eq!(draft["reference"], "https://stspg.io/sm1tp7kfm4vj");
+    assert!(
+        draft["body"]
+            .as_str()
+            .unwrap()
+            .contains("Incident with Pull Requests"),
+        "{draft}"
+    );
+    // A draft is not an incident: nothing public yet.
+    let (_, unresolved) = app.get("/api/v1/incidents?state=open").await;
+    assert_eq!(unresolved["data"], json!([]));
+
+    let id = draft["id"].as_str().unwrap();
+    let incident = app
+        .ok(
+            reqwest::Method::POST,
+            &format!("/api/v1/incident-drafts/{id}/publish"),
+            None,
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(
+        incident["name"],
+        "Checkout affected by GitHub Pull Requests"
+    );
+    assert_eq!(incident["source"]["kind"], "vendor");
+    assert_eq!(incident["source"]["ref"], "https://stspg.io/sm1tp7kfm4vj");
+    assert_eq!(incident["status"], "investigating");
+    let (status, error) = app
+        .post(&format!("/api/v1/incident-drafts/{id}/publish"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{error}");
+    public_component(&app, "Checkout", |c| c["status"] == "partial_outage").await;
+
+    // The same upstream trouble again prepares nothing new while the incident is open.
+    clock.set(ts("2026-07-24T19:50:00Z"));
+    source.set("/api/v2/summary.json", Reply::json(quiet.clone()));
+    poll(&app, "github").await;
+    source.set("/api/v2/summary.json", Reply::json(critical));
+    poll(&app, "github").await;
+    let (_, drafts) = app.get("/api/v1/incident-drafts").await;
+    let remaining: Vec<&Value> = drafts.as_array().unwrap().iter().collect();
+    assert_eq!(remaining.len(), 1, "only Search's new draft: {drafts:#}");
+    assert_eq!(remaining[0]["component_id"], search["id"]);
+
+    // Search's draft goes away on its own when the upstream recovers first.
+    let seq = last_seq(&app).await;
+    source.set("/api/v2/summary.json", Reply::json(quiet));
+    poll(&app, "github").await;
+    assert!(event_kinds_after(&app, seq)
+        .await
+        .contains(&"incident_draft.dismissed".to_string()));
+    let (_, drafts) = app.get("/api/v1/incident-drafts").await;
+    assert_eq!(drafts, json!([]));
+    let (status, _) = app.delete(&format!("/api/v1/incident-drafts/{id}")).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a published draft cannot be dismissed"
+    );
+    let (status, _) = app
+        .delete(&format!("/api/v1/incident-drafts/{}", uuid::Uuid::now_v7()))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     app.stop().await;
 }

@@ -116,6 +116,15 @@ string_enum!(
 );
 
 impl IncidentImpact {
+    /// At least `minor`: an incident someone publishes has some impact.
+    pub fn max_minor(self) -> IncidentImpact {
+        if self == IncidentImpact::None {
+            IncidentImpact::Minor
+        } else {
+            self
+        }
+    }
+
     /// Statuspage's default when a responder does not choose: derived from the worst
     /// component status the incident sets.
     pub fn from_component_status(status: Option<ComponentStatus>) -> IncidentImpact {

@@ -108,6 +108,9 @@ event_kinds! {
     VendorMaintenanceCompleted => "vendor.maintenance_completed",
     VendorDependencyCreated => "vendor.dependency_created",
     VendorDependencyDeleted => "vendor.dependency_deleted",
+    IncidentDraftCreated => "incident_draft.created",
+    IncidentDraftPublished => "incident_draft.published",
+    IncidentDraftDismissed => "incident_draft.dismissed",
 }
 
 impl fmt::Display for EventKind {

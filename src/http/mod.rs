@@ -95,6 +95,9 @@ fn routes(auth_state: Option<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(vendors::incident))
         .routes(routes!(vendors::dependencies, vendors::create_dependency))
         .routes(routes!(vendors::delete_dependency))
+        .routes(routes!(vendors::drafts))
+        .routes(routes!(vendors::publish_draft))
+        .routes(routes!(vendors::dismiss_draft))
         .routes(routes!(events::list));
     let api = match auth_state {
         Some(state) => api.route_layer(middleware::from_fn_with_state(state, auth::require_token)),

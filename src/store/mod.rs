@@ -537,6 +537,12 @@ pub trait Store: Send + Sync {
         declared: &[crate::vendor::record::DeclaredVendor],
         actor: &Actor,
     ) -> StoreResult<ReconcileReport>;
+    /// Incident drafts waiting for a responder, oldest first.
+    async fn incident_drafts(&self) -> StoreResult<Vec<crate::vendor::record::IncidentDraft>>;
+    /// Opens the incident a draft prepared (source `vendor`, its component holding the
+    /// dependency's status) and closes the draft, in one transaction.
+    async fn publish_incident_draft(&self, id: uuid::Uuid, actor: &Actor) -> StoreResult<Incident>;
+    async fn dismiss_incident_draft(&self, id: uuid::Uuid, actor: &Actor) -> StoreResult<()>;
     /// Every vendor's components that are not operational and its open records.
     async fn vendor_problems(&self) -> StoreResult<VendorProblems>;
     /// Writes the poll times and validators of many vendors in one transaction, no events.

@@ -385,6 +385,8 @@ pub struct Dependency {
     /// The status your component takes while the dependency is degraded or worse; none: it
     /// is only shown as "Upstream: ...".
     pub set_status: Option<ComponentStatus>,
+    /// Whether the upstream going bad prepares an incident draft.
+    pub draft_incident: bool,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
@@ -396,6 +398,7 @@ pub struct NewDependency {
     pub vendor_id: VendorId,
     pub vendor_component: Option<String>,
     pub set_status: Option<ComponentStatus>,
+    pub draft_incident: bool,
 }
 
 /// A dependency whose upstream is degraded or worse now, for the page: "Upstream: GitHub —
@@ -423,4 +426,24 @@ pub struct DeclaredVendor {
     pub poll_interval_seconds: u64,
     pub components_of_interest: Vec<String>,
     pub enabled: bool,
+}
+
+/// An incident prepared from a dependency whose upstream went bad, waiting for a responder.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct IncidentDraft {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: uuid::Uuid,
+    #[schema(value_type = String, format = Uuid)]
+    pub dependency_id: crate::domain::DependencyId,
+    #[schema(value_type = String, format = Uuid)]
+    pub component_id: crate::domain::ComponentId,
+    pub name: String,
+    pub body: String,
+    pub impact: IncidentImpact,
+    /// The status publishing sets on the component (the dependency's `set_status`).
+    pub set_status: Option<ComponentStatus>,
+    /// The vendor incident's page, or the vendor's page.
+    pub reference: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
 }

@@ -373,6 +373,10 @@ pub struct CreateDependency {
     /// `degraded_performance`, `partial_outage` or `major_outage`. Absent: the page only shows
     /// "Upstream: ...".
     pub set_status: Option<crate::domain::ComponentStatus>,
+    /// Prepare an incident draft when the upstream goes bad, for a responder to publish with
+    /// one call (`POST /api/v1/incident-drafts/{id}/publish`). Default false.
+    #[serde(default)]
+    pub draft_incident: bool,
 }
 
 #[utoipa::path(get, path = "/api/v1/vendors/{vendor}/dependencies", tag = "vendors",
@@ -451,6 +455,7 @@ pub async fn create_dependency(
                 vendor_id: vendor.id,
                 vendor_component,
                 set_status: input.set_status,
+                draft_incident: input.draft_incident,
             },
             &who.actor(),
         )
@@ -476,5 +481,37 @@ pub async fn delete_dependency(
         )));
     }
     state.store.delete_dependency(id, &who.actor()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/incident-drafts", tag = "vendors",
+    responses((status = 200, description = "Incident drafts prepared by vendor dependencies, waiting for a responder", body = Vec<crate::vendor::record::IncidentDraft>)))]
+pub async fn drafts(
+    State(state): State<AppState>,
+) -> ApiResult<Json<Vec<crate::vendor::record::IncidentDraft>>> {
+    Ok(Json(state.store.incident_drafts().await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/incident-drafts/{id}/publish", tag = "vendors",
+    params(("id" = String, Path, description = "Draft id")),
+    responses((status = 201, description = "The incident the draft prepared, now open and public", body = crate::domain::model::Incident)))]
+pub async fn publish_draft(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    ApiPath(id): ApiPath<uuid::Uuid>,
+) -> ApiResult<(StatusCode, Json<crate::domain::model::Incident>)> {
+    let incident = state.store.publish_incident_draft(id, &who.actor()).await?;
+    Ok((StatusCode::CREATED, Json(incident)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/incident-drafts/{id}", tag = "vendors",
+    params(("id" = String, Path, description = "Draft id")),
+    responses((status = 204, description = "Dismissed")))]
+pub async fn dismiss_draft(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    ApiPath(id): ApiPath<uuid::Uuid>,
+) -> ApiResult<StatusCode> {
+    state.store.dismiss_incident_draft(id, &who.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

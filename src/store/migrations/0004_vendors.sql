@@ -80,14 +80,33 @@ CREATE TABLE vendor_incident_updates (
 -- meaning any component the vendor's `components_of_interest` covers) or on one vendor
 -- component (its external id). While what it depends on is degraded or worse, and the
 -- vendor's source is readable, the page shows it as "Upstream: ..."; with `set_status`, the
--- dependency also holds that status on the component (see domain::rules).
+-- dependency also holds that status on the component (see domain::rules); with
+-- `draft_incident`, it prepares an incident draft a responder publishes with one action.
 CREATE TABLE vendor_dependencies (
     id TEXT PRIMARY KEY,
     component_id TEXT NOT NULL REFERENCES components (id) ON DELETE CASCADE,
     vendor_id TEXT NOT NULL REFERENCES vendors (id) ON DELETE CASCADE,
     vendor_component TEXT NOT NULL,
     set_status TEXT,
+    draft_incident BIGINT NOT NULL,
     created_at TEXT NOT NULL,
     UNIQUE (component_id, vendor_id, vendor_component)
 );
 CREATE INDEX vendor_dependencies_vendor ON vendor_dependencies (vendor_id);
+
+-- An incident prepared because a dependency's upstream went bad: not an incident (nothing
+-- public, no hold) until a responder publishes it, which opens the incident in the same
+-- transaction. Dismissed by hand, or on its own when the upstream recovers first.
+CREATE TABLE incident_drafts (
+    id TEXT PRIMARY KEY,
+    dependency_id TEXT NOT NULL REFERENCES vendor_dependencies (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    body TEXT NOT NULL,
+    impact TEXT NOT NULL,
+    -- The vendor incident's page (or the vendor's page), the opened incident's source ref.
+    reference TEXT,
+    created_at TEXT NOT NULL,
+    published_incident_id TEXT REFERENCES incidents (id) ON DELETE SET NULL,
+    closed_at TEXT
+);
+CREATE INDEX incident_drafts_dependency ON incident_drafts (dependency_id, closed_at);

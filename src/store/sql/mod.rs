@@ -613,6 +613,67 @@ impl WriteTx {
 
     // ---- incidents ----------------------------------------------------------------------
 
+    /// Opens an incident with its first update, holding its components' statuses; queues
+    /// `incident.opened`.
+    async fn open_incident(&mut self, input: NewIncident) -> StoreResult<Incident> {
+        let id = IncidentId::new();
+        let named: Vec<ComponentId> = input.components.iter().map(|c| c.component_id).collect();
+        self.lock_components(named.iter().copied()).await?;
+        let before = self.components_by_id(&named).await?;
+        let impact = input.impact.unwrap_or_else(|| {
+            IncidentImpact::from_component_status(ComponentStatus::worst(
+                input.components.iter().filter_map(|c| c.status),
+            ))
+        });
+        let now = self.now;
+        let resolved_at = input.status.is_closed().then_some(now);
+        sqlx::query(
+            "INSERT INTO incidents (id, short_id, name, status, impact, source_kind, source_ref, started_at, \
+                                    monitoring_at, resolved_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+        )
+        .bind(id.to_string())
+        .bind(new_short_id())
+        .bind(input.name.clone())
+        .bind(input.status.as_str())
+        .bind(impact.as_str())
+        .bind(input.source.kind.as_str())
+        .bind(input.source.reference.clone())
+        .bind(input.started_at.unwrap_or(now).to_db())
+        .bind((input.status == IncidentStatus::Monitoring).then(|| now.to_db()))
+        .bind(resolved_at.map(|t| t.to_db()))
+        .bind(now.to_db())
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        self.apply_holds(id, &input.components).await?;
+        let after = self.recompute_components(named.iter().copied()).await?;
+        let affected: Vec<AffectedComponent> = named
+            .iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(|cid| {
+                let (name, old_status) = before[cid].clone();
+                AffectedComponent {
+                    component_id: *cid,
+                    name,
+                    old_status,
+                    new_status: after.get(cid).copied().unwrap_or(old_status),
+                }
+            })
+            .collect();
+        self.insert_update(id, input.status, &input.body, &affected)
+            .await?;
+        let incident = self.load_incident(id).await?;
+        let first = incident.updates.first().map(|u| u.id);
+        self.emit(
+            EventKind::IncidentOpened,
+            id,
+            incident_event(&incident, first),
+        );
+        Ok(incident)
+    }
+
     /// Locks the incident row for the rest of the transaction and returns its status.
     async fn lock_incident(&mut self, id: IncidentId) -> StoreResult<IncidentStatus> {
         let row =
@@ -1497,61 +1558,7 @@ impl Store for SqlStore {
             ));
         }
         let mut w = self.begin(actor).await?;
-        let id = IncidentId::new();
-        let named: Vec<ComponentId> = input.components.iter().map(|c| c.component_id).collect();
-        w.lock_components(named.iter().copied()).await?;
-        let before = w.components_by_id(&named).await?;
-        let impact = input.impact.unwrap_or_else(|| {
-            IncidentImpact::from_component_status(ComponentStatus::worst(
-                input.components.iter().filter_map(|c| c.status),
-            ))
-        });
-        let now = w.now;
-        let resolved_at = input.status.is_closed().then_some(now);
-        sqlx::query(
-            "INSERT INTO incidents (id, short_id, name, status, impact, source_kind, source_ref, started_at, \
-                                    monitoring_at, resolved_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
-        )
-        .bind(id.to_string())
-        .bind(new_short_id())
-        .bind(input.name.clone())
-        .bind(input.status.as_str())
-        .bind(impact.as_str())
-        .bind(input.source.kind.as_str())
-        .bind(input.source.reference.clone())
-        .bind(input.started_at.unwrap_or(now).to_db())
-        .bind((input.status == IncidentStatus::Monitoring).then(|| now.to_db()))
-        .bind(resolved_at.map(|t| t.to_db()))
-        .bind(now.to_db())
-        .execute(&mut *w.tx)
-        .await
-        .map_err(map_err)?;
-        w.apply_holds(id, &input.components).await?;
-        let after = w.recompute_components(named.iter().copied()).await?;
-        let affected: Vec<AffectedComponent> = named
-            .iter()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .map(|cid| {
-                let (name, old_status) = before[cid].clone();
-                AffectedComponent {
-                    component_id: *cid,
-                    name,
-                    old_status,
-                    new_status: after.get(cid).copied().unwrap_or(old_status),
-                }
-            })
-            .collect();
-        w.insert_update(id, input.status, &input.body, &affected)
-            .await?;
-        let incident = w.load_incident(id).await?;
-        let first = incident.updates.first().map(|u| u.id);
-        w.emit(
-            EventKind::IncidentOpened,
-            id,
-            incident_event(&incident, first),
-        );
+        let incident = w.open_incident(input).await?;
         w.commit().await?;
         Ok(incident)
     }
@@ -2251,6 +2258,18 @@ impl Store for SqlStore {
         actor: &Actor,
     ) -> StoreResult<ReconcileReport> {
         self.reconcile_vendors_tx(declared, actor).await
+    }
+
+    async fn incident_drafts(&self) -> StoreResult<Vec<crate::vendor::record::IncidentDraft>> {
+        self.incident_drafts_q().await
+    }
+
+    async fn publish_incident_draft(&self, id: uuid::Uuid, actor: &Actor) -> StoreResult<Incident> {
+        self.publish_incident_draft_tx(id, actor).await
+    }
+
+    async fn dismiss_incident_draft(&self, id: uuid::Uuid, actor: &Actor) -> StoreResult<()> {
+        self.dismiss_incident_draft_tx(id, actor).await
     }
 
     async fn vendor_problems(&self) -> StoreResult<VendorProblems> {

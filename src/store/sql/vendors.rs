@@ -5,6 +5,7 @@
 use super::*;
 use crate::vendor::adapter::AdapterKind;
 use crate::vendor::diff::{ComponentWrite, RecordWrite};
+use crate::vendor::record::IncidentDraft;
 use crate::vendor::record::{
     DeclaredVendor, Dependency, NewDependency, NewVendor, PollRecord, RecordKind, RecordStatus,
     SourceState, UpstreamProblem, Vendor, VendorChecked, VendorComponentRecord,
@@ -108,11 +109,174 @@ fn dependency_from_row(row: &AnyRow) -> StoreResult<Dependency> {
         vendor_id: get_id(row, "vendor_id")?,
         vendor_component: (!component.is_empty()).then_some(component),
         set_status: get_opt_enum(row, "set_status")?,
+        draft_incident: get_bool(row, "draft_incident")?,
+        created_at: get_ts(row, "created_at")?,
+    })
+}
+
+const DEPENDENCY_COLUMNS: &str =
+    "id, component_id, vendor_id, vendor_component, set_status, draft_incident, created_at";
+
+const DRAFT_COLUMNS: &str = "dr.id, dr.dependency_id, d.component_id, dr.name, dr.body, \
+     dr.impact, d.set_status, dr.reference, dr.created_at";
+
+fn draft_from_row(row: &AnyRow) -> StoreResult<IncidentDraft> {
+    let id: String = get(row, "id")?;
+    Ok(IncidentDraft {
+        id: uuid::Uuid::parse_str(&id).map_err(|e| corrupt("incident_drafts.id", e))?,
+        dependency_id: get_id(row, "dependency_id")?,
+        component_id: get_id(row, "component_id")?,
+        name: get(row, "name")?,
+        body: get(row, "body")?,
+        impact: get_enum(row, "impact")?,
+        set_status: get_opt_enum(row, "set_status")?,
+        reference: get(row, "reference")?,
         created_at: get_ts(row, "created_at")?,
     })
 }
 
 impl WriteTx {
+    /// Prepares an incident draft for each dependency on `vendor` that asks for one and whose
+    /// upstream is now degraded or worse (unless one is waiting, or the incident published
+    /// from the last one is still open), and dismisses the waiting drafts whose upstream
+    /// recovered.
+    async fn update_drafts(&mut self, vendor: VendorId) -> StoreResult<()> {
+        let deps = sqlx::query(&format!(
+            "SELECT {DEPENDENCY_COLUMNS} FROM vendor_dependencies WHERE vendor_id = $1 AND draft_incident = 1"
+        ))
+        .bind(vendor.to_string())
+        .fetch_all(&mut *self.tx)
+        .await
+        .map_err(map_err)?
+        .iter()
+        .map(dependency_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+        if deps.is_empty() {
+            return Ok(());
+        }
+        let v = self.load_vendor(vendor).await?;
+        for dep in deps {
+            let worst = sqlx::query(&format!(
+                "SELECT vc.name, vc.status, vc.external_id {UPSTREAM_JOIN} AND d.id = $1"
+            ))
+            .bind(dep.id.to_string())
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(map_err)?
+            .iter()
+            .map(|r| {
+                Ok((
+                    get::<String>(r, "name")?,
+                    get_enum::<ComponentStatus>(r, "status")?,
+                    get::<String>(r, "external_id")?,
+                ))
+            })
+            .collect::<StoreResult<Vec<_>>>()?
+            .into_iter()
+            .max_by_key(|(_, s, _)| s.severity());
+            let waiting = sqlx::query(
+                "SELECT id FROM incident_drafts WHERE dependency_id = $1 AND closed_at IS NULL",
+            )
+            .bind(dep.id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+            match (worst, waiting) {
+                (Some((vc_name, status, external_id)), None) => {
+                    let still_open = sqlx::query(
+                        "SELECT i.id FROM incident_drafts dr JOIN incidents i ON i.id = dr.published_incident_id \
+                          WHERE dr.dependency_id = $1 AND i.resolved_at IS NULL",
+                    )
+                    .bind(dep.id.to_string())
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                    if still_open.is_some() {
+                        continue;
+                    }
+                    let component = self.load_component(dep.component_id).await?;
+                    let incident = sqlx::query(
+                        "SELECT name, url FROM vendor_incidents WHERE vendor_id = $1 AND kind = 'incident' \
+                           AND resolved_at IS NULL AND (component_ids LIKE $2 OR $3 = 1) \
+                         ORDER BY started_at DESC LIMIT 1",
+                    )
+                    .bind(vendor.to_string())
+                    .bind(format!("%\"{external_id}\"%"))
+                    .bind(dep.vendor_component.is_none() as i64)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                    let (vendor_incident, url) = match &incident {
+                        Some(r) => (
+                            get::<Option<String>>(r, "name")?,
+                            get::<Option<String>>(r, "url")?,
+                        ),
+                        None => (None, None),
+                    };
+                    let label = match status {
+                        ComponentStatus::MajorOutage => "a major outage",
+                        ComponentStatus::PartialOutage => "a partial outage",
+                        _ => "degraded performance",
+                    };
+                    let name = format!("{} affected by {} {}", component.name, v.name, vc_name);
+                    let mut body = format!(
+                        "{} depends on {} {}, which {} reports as {label}.",
+                        component.name, v.name, vc_name, v.name
+                    );
+                    if let Some(title) = &vendor_incident {
+                        body.push_str(&format!(" {}'s incident: \"{title}\".", v.name));
+                    }
+                    body.push_str(" We are monitoring the situation and will post updates here.");
+                    let impact = IncidentImpact::from_component_status(Some(
+                        dep.set_status.unwrap_or(status),
+                    ))
+                    .max_minor();
+                    let reference = url.or_else(|| Some(v.page_url.clone()));
+                    let id = uuid::Uuid::now_v7();
+                    sqlx::query(
+                        "INSERT INTO incident_drafts (id, dependency_id, name, body, impact, reference, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(id.to_string())
+                    .bind(dep.id.to_string())
+                    .bind(name.clone())
+                    .bind(body.clone())
+                    .bind(impact.as_str())
+                    .bind(reference.clone())
+                    .bind(self.now.to_db())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(map_err)?;
+                    self.emit(
+                        EventKind::IncidentDraftCreated,
+                        id,
+                        serde_json::json!({
+                            "id": id, "dependency_id": dep.id, "component_id": dep.component_id,
+                            "vendor_id": vendor, "name": name, "body": body, "impact": impact,
+                            "reference": reference,
+                        }),
+                    );
+                }
+                (None, Some(row)) => {
+                    let id: String = get(&row, "id")?;
+                    sqlx::query("UPDATE incident_drafts SET closed_at = $2 WHERE id = $1")
+                        .bind(id.clone())
+                        .bind(self.now.to_db())
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err(map_err)?;
+                    self.emit(
+                        EventKind::IncidentDraftDismissed,
+                        &id,
+                        serde_json::json!({"id": id, "dependency_id": dep.id, "reason": "the upstream recovered"}),
+                    );
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// The components that hold a status through a dependency on `vendor`.
     async fn dependents(&mut self, vendor: VendorId) -> StoreResult<Vec<ComponentId>> {
         let rows = sqlx::query(
@@ -598,6 +762,7 @@ impl SqlStore {
         if !poll.diff.components.is_empty() || before.source_state != source.state {
             let dependents = w.dependents(id).await?;
             w.recompute_components(dependents).await?;
+            w.update_drafts(id).await?;
         }
         w.commit().await
     }
@@ -612,14 +777,15 @@ impl SqlStore {
         let vendor = w.lock_vendor(input.vendor_id).await?;
         let id = DependencyId::new();
         sqlx::query(
-            "INSERT INTO vendor_dependencies (id, component_id, vendor_id, vendor_component, set_status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO vendor_dependencies (id, component_id, vendor_id, vendor_component, set_status, \
+                 draft_incident, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(id.to_string())
         .bind(input.component_id.to_string())
         .bind(input.vendor_id.to_string())
         .bind(input.vendor_component.clone().unwrap_or_default())
         .bind(input.set_status.map(|s| s.as_str()))
+        .bind(input.draft_incident as i64)
         .bind(w.now.to_db())
         .execute(&mut *w.tx)
         .await
@@ -641,6 +807,7 @@ impl SqlStore {
             vendor_id: input.vendor_id,
             vendor_component: input.vendor_component,
             set_status: input.set_status,
+            draft_incident: input.draft_incident,
             created_at: w.now,
         };
         w.emit(
@@ -649,6 +816,7 @@ impl SqlStore {
             serde_json::json!({"dependency": dependency, "vendor_slug": vendor.slug}),
         );
         w.recompute_components([input.component_id]).await?;
+        w.update_drafts(input.vendor_id).await?;
         w.commit().await?;
         Ok(dependency)
     }
@@ -659,10 +827,9 @@ impl SqlStore {
         actor: &Actor,
     ) -> StoreResult<()> {
         let mut w = self.begin(actor).await?;
-        let row = sqlx::query(
-            "SELECT id, component_id, vendor_id, vendor_component, set_status, created_at \
-               FROM vendor_dependencies WHERE id = $1",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT {DEPENDENCY_COLUMNS} FROM vendor_dependencies WHERE id = $1"
+        ))
         .bind(id.to_string())
         .fetch_optional(&mut *w.tx)
         .await
@@ -688,23 +855,24 @@ impl SqlStore {
         vendor: Option<VendorId>,
     ) -> StoreResult<Vec<Dependency>> {
         let mut conn = self.conn().await?;
-        let rows =
-            match vendor {
-                Some(v) => sqlx::query(
-                    "SELECT id, component_id, vendor_id, vendor_component, set_status, created_at \
-                   FROM vendor_dependencies WHERE vendor_id = $1 ORDER BY created_at, id",
-                )
+        let rows = match vendor {
+            Some(v) => {
+                sqlx::query(&format!(
+                    "SELECT {DEPENDENCY_COLUMNS} FROM vendor_dependencies WHERE vendor_id = $1 ORDER BY created_at, id"
+                ))
                 .bind(v.to_string())
                 .fetch_all(&mut *conn)
-                .await,
-                None => sqlx::query(
-                    "SELECT id, component_id, vendor_id, vendor_component, set_status, created_at \
-                   FROM vendor_dependencies ORDER BY created_at, id",
-                )
-                .fetch_all(&mut *conn)
-                .await,
+                .await
             }
-            .map_err(map_err)?;
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {DEPENDENCY_COLUMNS} FROM vendor_dependencies ORDER BY created_at, id"
+                ))
+                .fetch_all(&mut *conn)
+                .await
+            }
+        }
+        .map_err(map_err)?;
         rows.iter().map(dependency_from_row).collect()
     }
 
@@ -730,6 +898,117 @@ impl SqlStore {
                 })
             })
             .collect()
+    }
+
+    pub(super) async fn incident_drafts_q(&self) -> StoreResult<Vec<IncidentDraft>> {
+        let mut conn = self.conn().await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {DRAFT_COLUMNS} FROM incident_drafts dr \
+               JOIN vendor_dependencies d ON d.id = dr.dependency_id \
+              WHERE dr.closed_at IS NULL ORDER BY dr.created_at, dr.id"
+        ))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(draft_from_row).collect()
+    }
+
+    /// Locks a waiting draft; NotFound when there is none, Conflict when it was already
+    /// published or dismissed.
+    async fn take_draft(w: &mut WriteTx, id: uuid::Uuid) -> StoreResult<IncidentDraft> {
+        let touched = sqlx::query(
+            "UPDATE incident_drafts SET closed_at = closed_at WHERE id = $1 AND closed_at IS NULL",
+        )
+        .bind(id.to_string())
+        .execute(&mut *w.tx)
+        .await
+        .map_err(map_err)?;
+        if touched.rows_affected() == 0 {
+            let exists = sqlx::query("SELECT id FROM incident_drafts WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&mut *w.tx)
+                .await
+                .map_err(map_err)?;
+            return Err(match exists {
+                Some(_) => StoreError::conflict(
+                    "draft_closed",
+                    format!("incident draft `{id}` was already published or dismissed"),
+                ),
+                None => StoreError::not_found("incident draft", id),
+            });
+        }
+        let row = sqlx::query(&format!(
+            "SELECT {DRAFT_COLUMNS} FROM incident_drafts dr \
+               JOIN vendor_dependencies d ON d.id = dr.dependency_id WHERE dr.id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_one(&mut *w.tx)
+        .await
+        .map_err(map_err)?;
+        draft_from_row(&row)
+    }
+
+    pub(super) async fn publish_incident_draft_tx(
+        &self,
+        id: uuid::Uuid,
+        actor: &Actor,
+    ) -> StoreResult<Incident> {
+        let mut w = self.begin(actor).await?;
+        let draft = Self::take_draft(&mut w, id).await?;
+        let incident = w
+            .open_incident(NewIncident {
+                name: draft.name.clone(),
+                status: IncidentStatus::Investigating,
+                impact: Some(draft.impact),
+                body: draft.body.clone(),
+                components: vec![ComponentChange {
+                    component_id: draft.component_id,
+                    status: draft.set_status,
+                }],
+                source: IncidentSource {
+                    kind: SourceKind::Vendor,
+                    reference: draft.reference.clone(),
+                },
+                started_at: None,
+            })
+            .await?;
+        sqlx::query(
+            "UPDATE incident_drafts SET closed_at = $2, published_incident_id = $3 WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(w.now.to_db())
+        .bind(incident.id.to_string())
+        .execute(&mut *w.tx)
+        .await
+        .map_err(map_err)?;
+        w.emit(
+            EventKind::IncidentDraftPublished,
+            id,
+            serde_json::json!({"id": id, "incident_id": incident.id}),
+        );
+        w.commit().await?;
+        Ok(incident)
+    }
+
+    pub(super) async fn dismiss_incident_draft_tx(
+        &self,
+        id: uuid::Uuid,
+        actor: &Actor,
+    ) -> StoreResult<()> {
+        let mut w = self.begin(actor).await?;
+        Self::take_draft(&mut w, id).await?;
+        sqlx::query("UPDATE incident_drafts SET closed_at = $2 WHERE id = $1")
+            .bind(id.to_string())
+            .bind(w.now.to_db())
+            .execute(&mut *w.tx)
+            .await
+            .map_err(map_err)?;
+        w.emit(
+            EventKind::IncidentDraftDismissed,
+            id,
+            serde_json::json!({"id": id, "reason": "dismissed"}),
+        );
+        w.commit().await
     }
 
     pub(super) async fn reconcile_vendors_tx(
