@@ -1225,3 +1225,233 @@ async fn incident_drafts(db: Db) {
     assert_eq!(status, StatusCode::NOT_FOUND);
     app.stop().await;
 }
+
+// ---- every adapter --------------------------------------------------------------------------
+
+/// (fixture, the adapter that reads it, content type, when it was captured)
+const EVERY_FORMAT: &[(&str, &str, &str, &str)] = &[
+    (
+        "statuspage/twilio-summary-groups-incidents.json",
+        "statuspage",
+        "application/json",
+        "2020-06-16T12:00:00Z",
+    ),
+    (
+        "statuspage/anthropic-scheduled-maintenances-completed.json",
+        "statuspage",
+        "application/json",
+        "2025-08-30T00:00:00Z",
+    ),
+    (
+        "statuspage/coinbase-components-partial-outage-maintenance.json",
+        "statuspage",
+        "application/json",
+        "2021-12-03T12:00:00Z",
+    ),
+    (
+        "incidentio/openai-summary-compat-minor.json",
+        "incidentio",
+        "application/json",
+        "2026-07-22T12:00:00Z",
+    ),
+    (
+        "instatus/perplexity-summary-major.json",
+        "instatus",
+        "application/json",
+        "2026-07-23T15:00:00Z",
+    ),
+    (
+        "atom/travisci-history.atom",
+        "statuspage_feed",
+        "application/atom+xml",
+        "2016-07-01T12:00:00Z",
+    ),
+    (
+        "rss/parse-history.rss",
+        "statuspage_feed",
+        "application/rss+xml",
+        "2014-01-09T12:00:00Z",
+    ),
+    (
+        "atom/claude-history.atom",
+        "feed",
+        "application/atom+xml",
+        "2026-02-04T12:00:00Z",
+    ),
+    (
+        "azure/status-feed-westus-later.rss",
+        "azure",
+        "application/rss+xml",
+        "2026-07-23T18:15:00Z",
+    ),
+    (
+        "statusio/gitlab-status-planned-maintenance.json",
+        "statusio",
+        "application/json",
+        "2020-09-05T12:00:00Z",
+    ),
+    (
+        "gcp/incidents.json",
+        "gcp",
+        "application/json",
+        "2022-07-03T12:00:00Z",
+    ),
+    (
+        "aws/health-currentevents-utf16be-bom.json",
+        "aws_health",
+        "application/json",
+        "2026-08-01T16:00:00Z",
+    ),
+    (
+        "aws/status-data.json",
+        "aws_status",
+        "application/json",
+        "2022-07-03T12:00:00Z",
+    ),
+    (
+        "slack/current-active-incidents.json",
+        "slack",
+        "application/json",
+        "2020-07-30T12:00:00Z",
+    ),
+    (
+        "heroku/current-status-maintenance.json",
+        "heroku",
+        "application/json",
+        "2020-11-09T12:00:00Z",
+    ),
+    (
+        "salesforce/trust-instances-status.json",
+        "salesforce",
+        "application/json",
+        "2020-07-29T12:00:00Z",
+    ),
+    (
+        "betterstack/huggingface-index-downtime.json",
+        "betterstack",
+        "application/json",
+        "2026-07-19T12:00:00Z",
+    ),
+    (
+        "checkly/mistral-unresolved-incidents.json",
+        "checkly",
+        "application/json",
+        "2026-07-27T12:00:00Z",
+    ),
+];
+
+/// For every adapter: the first poll imports what its parser reads, and polling the same
+/// payload again (re-read in full: no validators) appends nothing.
+#[tokio::test]
+async fn every_adapter_imports_its_format_and_a_repeated_payload_writes_nothing() {
+    let Some((app, clock)) = app_at(Db::Sqlite, "2026-08-01T16:00:00Z").await else {
+        return;
+    };
+    let source = Source::start().await;
+    let mut failures = Vec::new();
+    for (i, (file, adapter, content_type, captured)) in EVERY_FORMAT.iter().enumerate() {
+        // Polled when it was captured, so its recent history is recent.
+        clock.set(ts(captured));
+        let path = format!("/v{i}/{}", file.rsplit('/').next().unwrap());
+        source.set(
+            &path,
+            Reply {
+                validators: false,
+                ..Reply::with(content_type, fixture(file))
+            },
+        );
+        let slug = format!("v{i}");
+        app.ok(
+            reqwest::Method::POST,
+            "/api/v1/vendors",
+            Some(
+                json!({"name": format!("Vendor {i}"), "slug": slug, "page_url": source.base,
+                        "source_url": source.url(&path), "adapter": adapter}),
+            ),
+            StatusCode::CREATED,
+        )
+        .await;
+        let seq = last_seq(&app).await;
+        let first = poll(&app, &slug).await;
+        if first["source_state"] != "ok" {
+            failures.push(format!("{file}: first poll {first}"));
+            continue;
+        }
+        let kinds = event_kinds_after(&app, seq).await;
+        if kinds != ["vendor.imported"] {
+            failures.push(format!("{file}: first poll appended {kinds:?}"));
+        }
+        let (_, components) = app.get(&format!("/api/v1/vendors/{slug}/components")).await;
+        let stored = incidents(&app, &slug).await;
+        if components.as_array().unwrap().is_empty() && stored.is_empty() {
+            failures.push(format!("{file}: nothing imported"));
+        }
+        let seq = last_seq(&app).await;
+        for _ in 0..2 {
+            let again = poll(&app, &slug).await;
+            if again["events"] != 0 || again["not_modified"] != false {
+                failures.push(format!("{file}: a repeated payload gave {again}"));
+            }
+        }
+        let kinds = event_kinds_after(&app, seq).await;
+        if !kinds.is_empty() {
+            failures.push(format!("{file}: a repeated payload appended {kinds:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    app.stop().await;
+}
+
+/// Real pairs of captures of one page: each later capture is announced as what changed.
+#[tokio::test]
+async fn successive_real_captures_are_announced_as_their_changes() {
+    let Some((app, _clock)) = app_at(Db::Sqlite, "2026-07-23T18:15:00Z").await else {
+        return;
+    };
+    let source = Source::start().await;
+    let pairs: &[(&str, &str, &str, &str, &[&str])] = &[
+        (
+            "azure",
+            "azure/status-feed-westus-early.rss",
+            "azure/status-feed-westus-later.rss",
+            "application/rss+xml",
+            &["vendor.incident_update_posted"],
+        ),
+        (
+            "statuspage",
+            "statuspage/github-components-operational.json",
+            "statuspage/github-components-partial-outage.json",
+            "application/json",
+            &["vendor.component_status_changed"],
+        ),
+    ];
+    for (i, (adapter, early, later, content_type, expected)) in pairs.iter().enumerate() {
+        let path = format!("/pair{i}");
+        source.set(&path, Reply::with(content_type, fixture(early)));
+        let slug = format!("pair{i}");
+        app.ok(
+            reqwest::Method::POST,
+            "/api/v1/vendors",
+            Some(json!({"name": slug, "slug": slug, "page_url": source.base,
+                        "source_url": source.url(&path), "adapter": adapter})),
+            StatusCode::CREATED,
+        )
+        .await;
+        poll(&app, &slug).await;
+        source.set(&path, Reply::with(content_type, fixture(later)));
+        let seq = last_seq(&app).await;
+        poll(&app, &slug).await;
+        let kinds = event_kinds_after(&app, seq).await;
+        for kind in *expected {
+            assert!(
+                kinds.iter().any(|k| k == kind),
+                "{later}: {kind} not in {kinds:?}"
+            );
+        }
+        assert!(
+            !kinds.iter().any(|k| k == "vendor.incident_opened"),
+            "{later}: the same incident opened again: {kinds:?}"
+        );
+    }
+    app.stop().await;
+}

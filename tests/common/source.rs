@@ -17,6 +17,8 @@ pub struct Reply {
     pub content_type: &'static str,
     pub delay: Option<Duration>,
     pub retry_after: Option<&'static str>,
+    /// Send an ETag and honour `If-None-Match` (default); false makes every poll re-read.
+    pub validators: bool,
 }
 
 impl Reply {
@@ -27,6 +29,7 @@ impl Reply {
             content_type: "application/json",
             delay: None,
             retry_after: None,
+            validators: true,
         }
     }
     pub fn with(content_type: &'static str, body: impl Into<bytes::Bytes>) -> Reply {
@@ -133,7 +136,8 @@ async fn serve(State(state): State<Arc<Mutex<SourceState>>>, req: Request<Body>)
         tokio::time::sleep(delay).await;
     }
     let etag = format!("\"{:x}\"", fxhash(&reply.body));
-    let not_modified = reply.status == 200 && if_none_match.as_deref() == Some(etag.as_str());
+    let not_modified =
+        reply.validators && reply.status == 200 && if_none_match.as_deref() == Some(etag.as_str());
     let status = if not_modified { 304 } else { reply.status };
     state.lock().unwrap().seen.push(Seen {
         path,
@@ -143,8 +147,10 @@ async fn serve(State(state): State<Arc<Mutex<SourceState>>>, req: Request<Body>)
     });
     let mut builder = Response::builder()
         .status(AxStatus::from_u16(status).unwrap())
-        .header("content-type", reply.content_type)
-        .header("etag", etag);
+        .header("content-type", reply.content_type);
+    if reply.validators {
+        builder = builder.header("etag", etag);
+    }
     if let Some(after) = reply.retry_after {
         builder = builder.header("retry-after", after);
     }
