@@ -84,6 +84,8 @@ pub struct PageSettings {
     pub accent_color: Option<String>,
     /// Links shown in every page's footer, in the order given.
     pub footer_links: Vec<FooterLink>,
+    /// `[vendors] public`, which the pages' navigation needs to know.
+    pub vendors_public: bool,
 }
 
 /// One link of the page's footer. Validated: the label is 1 to [`FOOTER_LABEL_MAX`] characters
@@ -554,6 +556,7 @@ fn resolve(
             logo_url,
             accent_color,
             footer_links,
+            vendors_public: vendors.public,
         },
         auth_failures_per_minute,
         raw_retention_days,

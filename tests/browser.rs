@@ -12,54 +12,18 @@
 
 mod common;
 
+use common::browser;
 use common::process::{pharos, run, Server};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 /// How long the browser checks may take in all before the script is stopped.
 const SCRIPT_DEADLINE: Duration = Duration::from_secs(120);
 /// How long the snapshot behind the pages may take to show what was seeded.
 const SEED_DEADLINE: Duration = Duration::from_secs(15);
 
 const OPEN_INCIDENT: &str = "Elevated API error rates";
-
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
-}
-
-/// `target/browser-artifacts`, next to Cargo's `target/tmp` (so a custom target dir is kept).
-fn artifacts_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("the target dir")
-        .join("browser-artifacts")
-}
-
-/// What is missing to run the browser, if anything.
-fn missing_dependencies() -> Vec<String> {
-    let mut missing = Vec::new();
-    if !Path::new(CHROMIUM).exists() {
-        missing.push(format!("{CHROMIUM} is not installed"));
-    }
-    if !browser_dir().join("node_modules/playwright-core").is_dir() {
-        missing.push("tests/browser/node_modules has no playwright-core".into());
-    }
-    let node = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if !node.is_ok_and(|s| s.success()) {
-        missing.push("node is not on PATH".into());
-    }
-    missing
-}
 
 async fn create(server: &Server, token: &str, path: &str, body: Value) -> Value {
     let (status, created) = server
@@ -225,66 +189,9 @@ async fn wait_for_seed(server: &Server) -> String {
         .to_string()
 }
 
-/// Reads a child's output stream to its end on a thread, so the child never blocks on a pipe.
-fn collect(mut stream: impl Read + Send + 'static) -> JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = stream.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
-}
-
-/// Runs `cmd` to its end; past `deadline` sends SIGTERM (playwright then closes the browser),
-/// and SIGKILL 10 s later. Returns the exit status (`None` on a timeout), stdout and stderr.
-async fn run_with_deadline(
-    cmd: &mut Command,
-    deadline: Duration,
-) -> (Option<ExitStatus>, String, String) {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-    let stdout = collect(child.stdout.take().expect("piped stdout"));
-    let stderr = collect(child.stderr.take().expect("piped stderr"));
-    let pid = child.id();
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    // The waiting thread owns the child, so its pid is not reused before the signals below.
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait().expect("wait for node"));
-    });
-    let mut rx = std::pin::pin!(rx);
-    let status = match tokio::time::timeout(deadline, &mut rx).await {
-        Ok(status) => Some(status.expect("the waiting thread")),
-        Err(_) => {
-            for (signal, grace) in [("-TERM", Duration::from_secs(10)), ("-KILL", deadline)] {
-                let _ = Command::new("kill")
-                    .args([signal, &pid.to_string()])
-                    .status();
-                if tokio::time::timeout(grace, &mut rx).await.is_ok() {
-                    break;
-                }
-            }
-            None
-        }
-    };
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
-    (status, stdout, stderr)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_status_page_works_in_a_real_browser() {
-    let missing = missing_dependencies();
-    if !missing.is_empty() {
-        let why = missing.join("; ");
-        if std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true")) {
-            panic!("browser test dependencies missing under CI ({why}): run scripts/install-browser-deps");
-        }
-        eprintln!(
-            "skipping: {why} (run scripts/install-browser-deps to include the browser tests)"
-        );
+    if !browser::available() {
         return;
     }
 
@@ -296,44 +203,19 @@ async fn the_status_page_works_in_a_real_browser() {
     seed(&server, &token).await;
     let short_id = wait_for_seed(&server).await;
 
-    let artifacts = artifacts_dir();
-    // Screenshots of an earlier run must not pass for this one's.
-    let _ = std::fs::remove_dir_all(&artifacts);
-    std::fs::create_dir_all(&artifacts).expect("create the artifacts dir");
-    // Chromium's temporary profile goes under TMPDIR: here, inside the test's own folder, so a
-    // killed run leaves nothing behind.
-    let tmp = dir.path().join("tmp");
-    std::fs::create_dir_all(&tmp).expect("create TMPDIR");
-
-    let started = Instant::now();
-    let script = browser_dir().join("status-page.mjs");
-    let (status, stdout, stderr) = run_with_deadline(
-        Command::new("node")
-            .arg(&script)
-            .arg(&server.base)
-            .arg(&artifacts)
-            .arg(&short_id)
-            .current_dir(browser_dir())
-            .env("TMPDIR", &tmp)
-            .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"),
+    let artifacts = browser::fresh_artifacts_dir("browser-artifacts");
+    browser::run_checks(
+        "status-page.mjs",
+        &[
+            server.base.as_ref(),
+            artifacts.as_os_str(),
+            short_id.as_ref(),
+        ],
+        &dir.path().join("tmp"),
+        &artifacts,
+        &server,
         SCRIPT_DEADLINE,
     )
     .await;
-    let output = format!(
-        "--- node stdout ---\n{stdout}--- node stderr ---\n{stderr}--- pharos stderr ---\n{}",
-        server.stderr_so_far()
-    );
-    match status {
-        None => panic!("the browser checks did not finish within {SCRIPT_DEADLINE:?}\n{output}"),
-        Some(status) => assert!(
-            status.success(),
-            "the browser checks failed ({status})\n{output}"
-        ),
-    }
-    println!(
-        "{stdout}browser checks took {:.1} s; screenshots in {}",
-        started.elapsed().as_secs_f64(),
-        artifacts.display()
-    );
     server.terminate();
 }

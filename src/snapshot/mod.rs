@@ -42,6 +42,10 @@ pub struct PageInfo {
     pub accent_color: Option<String>,
     #[serde(default)]
     pub footer_links: Vec<FooterLink>,
+    /// Whether `/vendors` pages are public (`[vendors] public`): the navigation links them
+    /// when vendors are followed.
+    #[serde(default)]
+    pub vendors_public: bool,
 }
 
 impl PageInfo {
@@ -61,6 +65,7 @@ impl PageInfo {
             logo_url: page.logo_url.clone(),
             accent_color: page.accent_color.clone(),
             footer_links: page.footer_links.clone(),
+            vendors_public: page.vendors_public,
         }
     }
 
@@ -99,6 +104,9 @@ pub struct PublicState {
     /// `projector`).
     #[serde(default)]
     pub depended_on: std::collections::BTreeSet<crate::domain::VendorId>,
+    /// Whether any vendor is followed (and enabled), for the navigation.
+    #[serde(default)]
+    pub vendors_followed: bool,
 }
 
 /// The page's overall status, by Statuspage's rules.
@@ -124,6 +132,7 @@ impl PublicState {
             checks: BTreeMap::new(),
             upstream: BTreeMap::new(),
             depended_on: Default::default(),
+            vendors_followed: false,
         }
     }
 

@@ -326,8 +326,10 @@ struct Layout {
     footer_links: Vec<FooterLink>,
     /// "UTC" or "the Europe/Berlin time zone", for readers without the script.
     zone: String,
-    /// Which navigation entry is the current page ("status", "history" or "").
+    /// Which navigation entry is the current page ("status", "history", "vendors" or "").
     current: &'static str,
+    /// Whether the navigation links `/vendors`.
+    vendors: bool,
 }
 
 impl Layout {
@@ -367,6 +369,7 @@ impl Layout {
                 .collect(),
             zone: zone_name(tz),
             current,
+            vendors: state.page.vendors_public && state.vendors_followed,
         }
     }
 }
@@ -1147,6 +1150,7 @@ mod tests {
                     logo_url: None,
                     accent_color: None,
                     footer_links: Vec::new(),
+                    vendors_public: true,
                 },
                 ts(now),
             )
