@@ -80,7 +80,7 @@ impl Fetcher {
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(2)
+            .pool_max_idle_per_host(1)
             .build()
             .expect("the HTTP client builds");
         Fetcher { client, timeout }

@@ -100,9 +100,10 @@ pub struct VendorMaintenanceUpdate {
 impl VendorSnapshot {
     /// Combine what two documents of one vendor said (a summary and a history feed, say).
     /// Components: the first document that lists components wins. Incidents and
-    /// maintenances: records with the same external id are merged, the one with more
-    /// updates (then the later last update) winning; records without a shared id are
-    /// appended. Coverage is the union: each document is complete for what it claims.
+    /// maintenances: records with the same external id are merged: their updates united,
+    /// their other fields from the one whose latest update is newest; records without a
+    /// shared id are appended. Coverage is the union: each document is complete for what it
+    /// claims.
     pub fn merge(mut self, other: VendorSnapshot) -> VendorSnapshot {
         if self.page_name.is_none() {
             self.page_name = other.page_name;
@@ -117,9 +118,13 @@ impl VendorSnapshot {
                     .find(|i| i.external_id.as_ref() == Some(id))
             }) {
                 Some(existing) => {
-                    if richer(&incident.updates, &existing.updates, |u| u.at) {
+                    let updates = union(&existing.updates, &incident.updates, |u| {
+                        (u.external_id.clone(), u.at)
+                    });
+                    if newer(&incident.updates, &existing.updates, |u| u.at) {
                         *existing = incident;
                     }
+                    existing.updates = updates;
                 }
                 None => self.incidents.push(incident),
             }
@@ -131,9 +136,13 @@ impl VendorSnapshot {
                     .find(|m| m.external_id.as_ref() == Some(id))
             }) {
                 Some(existing) => {
-                    if richer(&maintenance.updates, &existing.updates, |u| u.at) {
+                    let updates = union(&existing.updates, &maintenance.updates, |u| {
+                        (u.external_id.clone(), u.at)
+                    });
+                    if newer(&maintenance.updates, &existing.updates, |u| u.at) {
                         *existing = maintenance;
                     }
+                    existing.updates = updates;
                 }
                 None => self.maintenances.push(maintenance),
             }
@@ -146,7 +155,94 @@ impl VendorSnapshot {
     }
 }
 
-/// Whether `a` says more than `b`: more updates, or as many and a later last one.
-fn richer<T>(a: &[T], b: &[T], at: impl Fn(&T) -> Timestamp) -> bool {
-    a.len() > b.len() || (a.len() == b.len() && a.last().map(&at) > b.last().map(&at))
+/// Every update of `a` and `b` once (the same id, or no id and the same time), oldest first.
+fn union<T: Clone>(a: &[T], b: &[T], key: impl Fn(&T) -> (Option<String>, Timestamp)) -> Vec<T> {
+    let mut out: Vec<T> = a.to_vec();
+    for u in b {
+        let (id, at) = key(u);
+        let known = out.iter().any(|o| {
+            let (oid, oat) = key(o);
+            match (&id, &oid) {
+                (Some(x), Some(y)) => x == y,
+                _ => oat == at,
+            }
+        });
+        if !known {
+            out.push(u.clone());
+        }
+    }
+    out.sort_by_key(|u| key(u).1);
+    out
+}
+
+/// Whether `a`'s latest update is later than `b`'s (or as late, with more updates): the
+/// record whose fields (status, impact, resolution) are current.
+fn newer<T>(a: &[T], b: &[T], at: impl Fn(&T) -> Timestamp) -> bool {
+    let (la, lb) = (a.iter().map(&at).max(), b.iter().map(&at).max());
+    la > lb || (la == lb && a.len() > b.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(minute: u32) -> Timestamp {
+        Timestamp::parse(&format!("2026-07-24T19:{minute:02}:00Z")).unwrap()
+    }
+
+    fn incident(status: IncidentStatus, updates: &[(&str, IncidentStatus, u32)]) -> VendorIncident {
+        VendorIncident {
+            external_id: Some("inc".into()),
+            name: "Errors".into(),
+            status,
+            impact: IncidentImpact::Minor,
+            started_at: t(0),
+            resolved_at: None,
+            url: None,
+            component_ids: vec![],
+            updates: updates
+                .iter()
+                .map(|(id, status, minute)| VendorUpdate {
+                    external_id: Some(id.to_string()),
+                    status: *status,
+                    body: id.to_string(),
+                    at: t(*minute),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn merged_documents_unite_updates_and_take_the_newest_fields() {
+        use IncidentStatus::*;
+        // The history has more updates, the summary the latest one.
+        let summary = VendorSnapshot {
+            incidents: vec![incident(
+                Identified,
+                &[("u1", Investigating, 1), ("u4", Identified, 9)],
+            )],
+            ..Default::default()
+        };
+        let history = VendorSnapshot {
+            incidents: vec![incident(
+                Investigating,
+                &[
+                    ("u1", Investigating, 1),
+                    ("u2", Investigating, 3),
+                    ("u3", Investigating, 5),
+                ],
+            )],
+            ..Default::default()
+        };
+        let merged = summary.merge(history);
+        assert_eq!(merged.incidents.len(), 1);
+        let i = &merged.incidents[0];
+        assert_eq!(i.status, Identified);
+        let ids: Vec<_> = i
+            .updates
+            .iter()
+            .map(|u| u.external_id.clone().unwrap())
+            .collect();
+        assert_eq!(ids, ["u1", "u2", "u3", "u4"]);
+    }
 }

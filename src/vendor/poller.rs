@@ -617,14 +617,22 @@ async fn poll(
     })
 }
 
-fn next_due(entry: &Entry, from: Instant) -> Instant {
+/// The next turn: the next moment of the vendor's phase (derived from its id) on the wall
+/// clock, at least a second away. Aligning to the wall clock every time means no drift, and
+/// vendors added together (a bulk import, a config file) spread over the interval after their
+/// first poll instead of staying bunched.
+fn next_due(entry: &Entry, wall: Timestamp, from: Instant) -> Instant {
     let interval = Duration::from_secs(entry.vendor.poll_interval_seconds.max(1));
-    // By whole intervals from the last turn: no drift; missed turns are skipped.
-    let mut next = entry.due + interval;
-    while next <= from {
-        next += interval;
-    }
-    next
+    from + until_phase(entry.vendor.id, interval, wall)
+}
+
+/// How long from `wall` until the vendor's next phase point.
+fn until_phase(id: VendorId, interval: Duration, wall: Timestamp) -> Duration {
+    let span = interval.as_millis().max(1) as i64;
+    let phase = phase(id, interval).as_millis() as i64;
+    let offset = (phase - wall.0.timestamp_millis()).rem_euclid(span);
+    let offset = if offset < 1000 { offset + span } else { offset };
+    Duration::from_millis(offset as u64)
 }
 
 async fn succeeded(
@@ -690,7 +698,7 @@ async fn succeeded(
         }
     }
     let now = Instant::now();
-    entry.due = next_due(entry, now);
+    entry.due = next_due(entry, at, now);
     PollSummary {
         source_state: entry.vendor.source_state,
         error: entry.vendor.source_error.clone(),
@@ -785,6 +793,36 @@ pub fn backoff(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn turns_fall_on_the_vendor_phase_of_the_wall_clock() {
+        let interval = Duration::from_secs(60);
+        let at = |s: &str| Timestamp::parse(s).unwrap();
+        let id = VendorId::new();
+        let phase_ms = phase(id, interval).as_millis() as i64;
+        for wall in [
+            "2026-07-24T19:00:00Z",
+            "2026-07-24T19:00:31.500Z",
+            "2026-07-24T19:00:59.999Z",
+        ] {
+            let wait = until_phase(id, interval, at(wall));
+            assert!(
+                wait >= Duration::from_secs(1) && wait <= interval + Duration::from_secs(1),
+                "{wait:?}"
+            );
+            let lands = at(wall).0.timestamp_millis() + wait.as_millis() as i64;
+            assert_eq!(lands.rem_euclid(60_000), phase_ms, "{wall}");
+        }
+        // Two vendors polled at the same moment get their own turns.
+        let other = VendorId::new();
+        let now = at("2026-07-24T19:00:00Z");
+        if phase(id, interval) != phase(other, interval) {
+            assert_ne!(
+                until_phase(id, interval, now),
+                until_phase(other, interval, now)
+            );
+        }
+    }
 
     #[test]
     fn backoff_doubles_caps_and_honours_retry_after() {
