@@ -242,6 +242,7 @@ impl App {
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let ticker = tokio::spawn(maintenance_ticker(self.state.clone(), stop_rx.clone()));
+        let trimmer = tokio::spawn(memory_trimmer(stop_rx.clone()));
         let rollups = tokio::spawn(crate::monitor::rollup::run(
             self.state.store.clone(),
             self.state.clock.clone(),
@@ -286,6 +287,7 @@ impl App {
         served.context("serving HTTP")?;
         let _ = stop_tx.send(true);
         let _ = ticker.await;
+        let _ = trimmer.await;
         let _ = rollups.await;
         let _ = projector_task.await;
         let _ = scheduler_task.await;
@@ -320,6 +322,38 @@ async fn prepare_until_ready(
         }
     }
 }
+
+/// How often freed heap memory is handed back to the operating system.
+const TRIM_EVERY: Duration = Duration::from_secs(30);
+
+/// Hands freed heap memory back to the operating system every [`TRIM_EVERY`]. glibc keeps
+/// what a burst freed (parsed vendor payloads, rendered pages, a spike of connections) in its
+/// per-thread arenas, so the resident size stays at the burst's peak; `malloc_trim` returns the
+/// free pages of every arena. Elsewhere (musl, other systems) this does nothing.
+async fn memory_trimmer(mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(TRIM_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let _ = tokio::task::spawn_blocking(trim_heap).await;
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn trim_heap() {
+    // SAFETY: malloc_trim only releases free memory the allocator holds; it is thread-safe
+    // and touches no memory the program uses.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn trim_heap() {}
 
 /// Starts and completes maintenance windows at their edges.
 async fn maintenance_ticker(state: AppState, mut stop: watch::Receiver<bool>) {
