@@ -3,9 +3,12 @@
 //!
 //! One task owns the schedule and every vendor's state (components, open and recent
 //! records, without update bodies: see [`trim`]); polls run as their own tasks, at most
-//! [`CONCURRENCY`] at once and one request at a time per host. A poll whose documents are
-//! all unchanged (304, or a body that diffs to nothing) writes nothing: its time and
-//! validators are written for all vendors together once a minute. A poll that finds changes
+//! [`CONCURRENCY`] at once and one request at a time per host. A document that answers 304,
+//! or the same bytes as last time, is not parsed; every [`FULL_READ_EVERY`] everything is
+//! fetched and parsed in full anyway (statuses some formats derive from the clock change
+//! without their bytes changing). A poll whose documents are all unchanged (or whose bodies
+//! diff to nothing) writes nothing: its time and validators are written for all vendors
+//! together once a minute. A poll that finds changes
 //! stores them with their events in one transaction ([`Store::record_vendor_poll`]) and
 //! only then applies them to memory, so a failed write is found again by the next poll.
 //!
@@ -46,6 +49,8 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(6 * 3600);
 /// How often poll times and validators of unchanged polls are written.
 const TOUCH_EVERY: Duration = Duration::from_secs(60);
 const POLL_EVENTS: Duration = Duration::from_secs(2);
+/// How often every document of a vendor is fetched and parsed in full.
+const FULL_READ_EVERY: chrono::Duration = chrono::Duration::minutes(10);
 /// How often vendor history past its retention is deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(6 * 3600);
 
@@ -57,7 +62,8 @@ pub struct PollSummary {
     pub error: Option<String>,
     /// Events the poll appended.
     pub events: usize,
-    /// Every document answered 304 Not Modified.
+    /// Every document was unchanged (304 Not Modified, or the same bytes as last time), so
+    /// nothing was parsed.
     pub not_modified: bool,
     /// When the next scheduled poll comes (grows with failures: the backoff).
     pub next_poll_in_seconds: u64,
@@ -202,6 +208,13 @@ struct Entry {
     /// Unknown values already logged.
     logged: HashSet<String>,
     waiters: Vec<oneshot::Sender<Result<PollSummary, String>>>,
+    /// A hash of each document's last body that was read and stored: the same bytes again
+    /// are not parsed (as with a 304).
+    bodies: HashMap<String, u64>,
+    /// When every document was last fetched and parsed in full (no validators, no hash
+    /// shortcut), which is done every [`FULL_READ_EVERY`]: a format whose statuses depend on
+    /// the clock (a maintenance window's edges) changes without its bytes changing.
+    full_read_at: Option<Timestamp>,
 }
 
 /// The result of one poll task.
@@ -213,6 +226,10 @@ struct Outcome {
 }
 
 struct Polled {
+    /// Each document's body hash, for the next poll.
+    bodies: HashMap<String, u64>,
+    /// Whether this poll read everything in full.
+    full: bool,
     /// The documents that changed, merged; none when every document answered 304.
     snapshot: Option<VendorSnapshot>,
     validators: BTreeMap<String, Validators>,
@@ -300,7 +317,7 @@ impl Engine {
         let interval = Duration::from_secs(vendor.poll_interval_seconds);
         let now = Instant::now();
         let old = self.entries.remove(&id);
-        let (state, due, logged, waiters, failures) = match old {
+        let (state, due, logged, waiters, failures, bodies, full_read_at) = match old {
             Some(old) => {
                 let moved = old.vendor.adapter != vendor.adapter
                     || old.vendor.page_url != vendor.page_url
@@ -317,6 +334,8 @@ impl Engine {
                     old.logged,
                     old.waiters,
                     if moved { 0 } else { old.failures },
+                    if moved { HashMap::new() } else { old.bodies },
+                    if moved { None } else { old.full_read_at },
                 )
             }
             None => {
@@ -328,7 +347,15 @@ impl Engine {
                 } else {
                     now
                 };
-                (state, due, HashSet::new(), Vec::new(), 0)
+                (
+                    state,
+                    due,
+                    HashSet::new(),
+                    Vec::new(),
+                    0,
+                    HashMap::new(),
+                    None,
+                )
             }
         };
         let enabled = vendor.enabled;
@@ -344,6 +371,8 @@ impl Engine {
                 dirty: false,
                 logged,
                 waiters,
+                bodies,
+                full_read_at,
             },
         );
         if enabled {
@@ -392,6 +421,15 @@ impl Engine {
         entry.running = true;
         let vendor = entry.vendor.clone();
         let generation = entry.generation;
+        let now = self.clock.now();
+        let full = entry
+            .full_read_at
+            .is_none_or(|at| now.0 - at.0 >= FULL_READ_EVERY);
+        let bodies = if full {
+            HashMap::new()
+        } else {
+            entry.bodies.clone()
+        };
         let fetcher = self.fetcher.clone();
         let permits = self.permits.clone();
         let hosts = self.hosts.clone();
@@ -400,7 +438,7 @@ impl Engine {
         tokio::spawn(async move {
             let _permit = permits.acquire_owned().await;
             let at = clock.now();
-            let result = poll(&fetcher, &hosts, &vendor, at).await;
+            let result = poll(&fetcher, &hosts, &vendor, at, full, bodies).await;
             let _ = done
                 .send(Outcome {
                     id: vendor.id,
@@ -544,6 +582,8 @@ async fn poll(
     hosts: &Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     vendor: &Vendor,
     at: Timestamp,
+    full: bool,
+    known_bodies: HashMap<String, u64>,
 ) -> Result<Polled, Failure> {
     let bad_url = |what: &str, url: &str, e: url::ParseError| Failure {
         message: format!("the {what} `{url}` is not a valid URL: {e}"),
@@ -558,6 +598,7 @@ async fn poll(
     let adapter = vendor.adapter.adapter();
     let mut merged: Option<VendorSnapshot> = None;
     let mut validators = BTreeMap::new();
+    let mut bodies = HashMap::new();
     for url in adapter.documents(&page, source.as_ref()) {
         let key = format!(
             "{}:{}",
@@ -568,17 +609,24 @@ async fn poll(
             let mut hosts = hosts.lock().expect("hosts lock");
             hosts.entry(key).or_default().clone()
         };
-        let known = vendor
-            .validators
-            .get(url.as_str())
-            .cloned()
-            .unwrap_or_default();
+        let known = if full {
+            Validators::default()
+        } else {
+            vendor
+                .validators
+                .get(url.as_str())
+                .cloned()
+                .unwrap_or_default()
+        };
         let fetched = {
             let _one_at_a_time = lock.lock().await;
             fetcher.get(&url, &known).await
         };
         match fetched {
             Ok(Fetched::NotModified) => {
+                if let Some(hash) = known_bodies.get(url.as_str()) {
+                    bodies.insert(url.to_string(), *hash);
+                }
                 validators.insert(url.to_string(), known);
             }
             Ok(Fetched::Body {
@@ -587,6 +635,13 @@ async fn poll(
                 body,
                 validators: fresh,
             }) => {
+                let hash = body_hash(&body);
+                bodies.insert(url.to_string(), hash);
+                if known_bodies.get(url.as_str()) == Some(&hash) {
+                    // The same bytes as last time: nothing to read (as with a 304).
+                    validators.insert(url.to_string(), fresh);
+                    continue;
+                }
                 let doc = Document {
                     url: &final_url,
                     content_type: content_type.as_deref(),
@@ -614,7 +669,16 @@ async fn poll(
     Ok(Polled {
         snapshot: merged,
         validators,
+        bodies,
+        full,
     })
+}
+
+fn body_hash(body: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// The next turn: the next moment of the vendor's phase (derived from its id) on the wall
@@ -644,6 +708,8 @@ async fn succeeded(
     let Polled {
         snapshot,
         validators,
+        bodies,
+        full,
     } = polled;
     entry.failures = 0;
     let not_modified = snapshot.is_none();
@@ -660,6 +726,10 @@ async fn succeeded(
     if changes.is_empty() && !recovering && entry.vendor.imported {
         metrics::counter!("pharos_vendor_polls_total", "outcome" => "unchanged").increment(1);
         entry.vendor.validators = validators;
+        entry.bodies = bodies;
+        if full {
+            entry.full_read_at = Some(at);
+        }
         entry.vendor.last_checked_at = Some(at);
         entry.dirty = true;
     } else {
@@ -683,6 +753,10 @@ async fn succeeded(
                 apply(&mut entry.state, &record.diff);
                 trim(&mut entry.state, horizon(at));
                 entry.vendor.validators = validators;
+                entry.bodies = bodies;
+                if full {
+                    entry.full_read_at = Some(at);
+                }
                 entry.vendor.source_state = SourceState::Ok;
                 entry.vendor.source_error = None;
                 entry.vendor.unreachable_since = None;
