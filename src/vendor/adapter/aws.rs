@@ -92,6 +92,7 @@
 //!
 //! Cannot tell us: links, update ids, incident stages, the full service list, maintenance.
 
+use super::text::{non_empty, scalar_text as lenient_text};
 use super::{text, Adapter, AdapterKind, Document, ParseError};
 use crate::domain::status::{ComponentStatus, IncidentImpact, IncidentStatus};
 use crate::domain::time::Timestamp;
@@ -100,7 +101,7 @@ use crate::vendor::model::{
 };
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use regex::Regex;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -214,21 +215,6 @@ fn utf16(body: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, DecodeError> {
 
 // ---------------------------------------------------------------------------------------
 // Shared helpers.
-
-/// A scalar as text (numbers and booleans stringified); anything else is absent.
-fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) => Some(s),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    })
-}
-
-/// Trimmed, and `None` when empty.
-fn non_empty(s: Option<&str>) -> Option<&str> {
-    s.map(str::trim).filter(|s| !s.is_empty())
-}
 
 fn not_this(format: &'static str, detail: impl Into<String>) -> ParseError {
     ParseError::NotThisFormat {

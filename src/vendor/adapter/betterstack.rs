@@ -64,6 +64,7 @@
 //! What the format cannot tell us: identified and monitoring stages, a maintenance's own page,
 //! and the per-day `status_history` (not mapped).
 
+use super::text::Id;
 use super::{at_path, text, Adapter, AdapterKind, Document, ParseError};
 use crate::domain::status::{ComponentStatus, IncidentImpact, IncidentStatus, MaintenanceStatus};
 use crate::domain::time::Timestamp;
@@ -71,10 +72,9 @@ use crate::vendor::model::{
     Coverage, VendorComponent, VendorIncident, VendorMaintenance, VendorMaintenanceUpdate,
     VendorSnapshot, VendorUpdate,
 };
-use serde::de::{self, Deserializer, IgnoredAny, Visitor};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::fmt;
 use url::Url;
 
 const FORMAT: &str = "Better Stack";
@@ -261,35 +261,6 @@ struct Affected {
     status_page_resource_id: Option<Id>,
     #[serde(default)]
     status: Option<String>,
-}
-
-/// A vendor id, written as a string or a number.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Id(String);
-
-impl<'de> Deserialize<'de> for Id {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct IdVisitor;
-        impl Visitor<'_> for IdVisitor {
-            type Value = Id;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string or a number")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Id, E> {
-                Ok(Id(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Id, E> {
-                Ok(Id(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Id, E> {
-                Ok(Id(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Id, E> {
-                Ok(Id(v.to_string()))
-            }
-        }
-        deserializer.deserialize_any(IdVisitor)
-    }
 }
 
 struct Report {

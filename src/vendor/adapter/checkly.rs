@@ -51,6 +51,7 @@
 //! What the format cannot tell us: the page's name, its other services, incident page urls (the
 //! path of an incident page is not documented), and resolved history.
 
+use super::text::{non_empty, Id};
 use super::{text, Adapter, AdapterKind, Document, ParseError};
 use crate::domain::status::{ComponentStatus, IncidentImpact, IncidentStatus, MaintenanceStatus};
 use crate::domain::time::Timestamp;
@@ -58,10 +59,9 @@ use crate::vendor::model::{
     Coverage, VendorComponent, VendorIncident, VendorMaintenance, VendorMaintenanceUpdate,
     VendorSnapshot, VendorUpdate,
 };
-use serde::de::{self, Deserializer, IgnoredAny, Visitor};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::fmt;
 use url::Url;
 
 const FORMAT: &str = "Checkly";
@@ -181,35 +181,6 @@ struct Update {
     created_at: Option<String>,
 }
 
-/// A vendor id, written as a string or a number.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Id(String);
-
-impl<'de> Deserialize<'de> for Id {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct IdVisitor;
-        impl Visitor<'_> for IdVisitor {
-            type Value = Id;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string or a number")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Id, E> {
-                Ok(Id(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Id, E> {
-                Ok(Id(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Id, E> {
-                Ok(Id(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Id, E> {
-                Ok(Id(v.to_string()))
-            }
-        }
-        deserializer.deserialize_any(IdVisitor)
-    }
-}
-
 /// What a Checkly update or record status says.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -250,10 +221,6 @@ fn service_status(impact: IncidentImpact) -> ComponentStatus {
         IncidentImpact::Major => ComponentStatus::PartialOutage,
         IncidentImpact::Critical => ComponentStatus::MajorOutage,
     }
-}
-
-fn non_empty(s: Option<&str>) -> Option<&str> {
-    s.map(str::trim).filter(|s| !s.is_empty())
 }
 
 fn time(s: Option<&str>) -> Option<Timestamp> {

@@ -64,12 +64,13 @@
 //! [`VendorSnapshot`]; update texts usually name them); update ids; scheduled maintenance
 //! (Google does not publish it here); the page's name.
 
+use super::text::{non_empty, scalar_text as lenient_text};
 use super::{text, Adapter, AdapterKind, Document, ParseError};
 use crate::domain::status::{ComponentStatus, IncidentImpact, IncidentStatus};
 use crate::vendor::model::{
     Coverage, VendorComponent, VendorIncident, VendorSnapshot, VendorUpdate,
 };
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use url::Url;
@@ -140,21 +141,6 @@ struct RawProduct {
     id: Option<String>,
     #[serde(default, deserialize_with = "lenient_text")]
     title: Option<String>,
-}
-
-/// A scalar as text (numbers and booleans stringified); anything else is absent.
-fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) => Some(s),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    })
-}
-
-/// Trimmed, and `None` when empty.
-fn non_empty(s: Option<&str>) -> Option<&str> {
-    s.map(str::trim).filter(|s| !s.is_empty())
 }
 
 fn not_this(detail: impl Into<String>) -> ParseError {

@@ -52,6 +52,7 @@
 //! current state, so it covers components, open incidents and open maintenances.
 
 use super::text::{self, html_to_text, parse_time};
+use super::text::{json_true as flag, trimmed_scalar as scalar};
 use super::{at_path, Adapter, AdapterKind, Document, ParseError};
 use crate::domain::status::{ComponentStatus, IncidentImpact, IncidentStatus, MaintenanceStatus};
 use crate::domain::time::Timestamp;
@@ -59,7 +60,7 @@ use crate::vendor::model::{
     VendorComponent, VendorIncident, VendorMaintenance, VendorMaintenanceUpdate, VendorSnapshot,
     VendorUpdate,
 };
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
@@ -459,23 +460,6 @@ fn body_text(raw: &str) -> String {
 
 fn time(value: &Option<String>) -> Option<Timestamp> {
     value.as_deref().and_then(parse_time)
-}
-
-/// A string, number or boolean as trimmed text; anything else or an empty string as `None`.
-/// Heroku's ids are numbers.
-fn scalar<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    let text = match Value::deserialize(deserializer)? {
-        Value::String(s) => s.trim().to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        _ => return Ok(None),
-    };
-    Ok((!text.is_empty()).then_some(text))
-}
-
-/// `true` only for a JSON `true`.
-fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
-    Ok(Value::deserialize(deserializer)? == Value::Bool(true))
 }
 
 #[cfg(test)]

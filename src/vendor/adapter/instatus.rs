@@ -47,12 +47,13 @@
 //! have no updates. It lists every open incident (coverage.open_incidents), but is not
 //! documented to list every upcoming maintenance, so maintenance coverage is not claimed.
 
+use super::text::trimmed_scalar as scalar;
 use super::text::{self, parse_time};
 use super::{at_path, Adapter, AdapterKind, Document, ParseError};
 use crate::domain::status::{IncidentImpact, IncidentStatus, MaintenanceStatus};
 use crate::domain::time::Timestamp;
 use crate::vendor::model::{VendorIncident, VendorMaintenance, VendorSnapshot};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
@@ -301,17 +302,6 @@ fn is_http(url: &str) -> bool {
 
 fn time(value: &Option<String>) -> Option<Timestamp> {
     value.as_deref().and_then(parse_time)
-}
-
-/// A string, number or boolean as trimmed text; anything else or an empty string as `None`.
-fn scalar<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    let text = match Value::deserialize(deserializer)? {
-        Value::String(s) => s.trim().to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        _ => return Ok(None),
-    };
-    Ok((!text.is_empty()).then_some(text))
 }
 
 #[cfg(test)]

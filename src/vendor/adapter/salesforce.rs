@@ -65,6 +65,7 @@
 //! `Products` are not mapped), and the `message.rootCause` / `actionPlan` texts, which are
 //! not updates.
 
+use super::text::{non_empty, Id};
 use super::{at_path, text, Adapter, AdapterKind, Document, ParseError};
 use crate::domain::status::{ComponentStatus, IncidentImpact, IncidentStatus, MaintenanceStatus};
 use crate::domain::time::Timestamp;
@@ -72,10 +73,9 @@ use crate::vendor::model::{
     Coverage, VendorComponent, VendorIncident, VendorMaintenance, VendorMaintenanceUpdate,
     VendorSnapshot, VendorUpdate,
 };
-use serde::de::{self, Deserializer, IgnoredAny, Visitor};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::fmt;
 use url::Url;
 
 const FORMAT: &str = "Salesforce Trust";
@@ -258,35 +258,6 @@ impl Loose {
     }
 }
 
-/// A vendor id, written as a string or a number.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Id(String);
-
-impl<'de> Deserialize<'de> for Id {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct IdVisitor;
-        impl Visitor<'_> for IdVisitor {
-            type Value = Id;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string or a number")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Id, E> {
-                Ok(Id(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Id, E> {
-                Ok(Id(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Id, E> {
-                Ok(Id(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Id, E> {
-                Ok(Id(v.to_string()))
-            }
-        }
-        deserializer.deserialize_any(IdVisitor)
-    }
-}
-
 /// One incident or maintenance as listed under its first instance, with every instance that
 /// lists it.
 struct Listed<T> {
@@ -397,10 +368,6 @@ fn describe(instance: &Instance) -> Option<String> {
         parts.push("inactive");
     }
     (!parts.is_empty()).then(|| parts.join(" · "))
-}
-
-fn non_empty(s: Option<&str>) -> Option<&str> {
-    s.map(str::trim).filter(|s| !s.is_empty())
 }
 
 fn time(s: Option<&str>) -> Option<Timestamp> {

@@ -55,6 +55,7 @@
 //! Stages of an incident (identified, monitoring), per-service severity (all services of a
 //! record share its type), maintenance windows, and history (see `api/v2.0.0/history`).
 
+use super::text::scalar_text as scalar;
 use super::text::{self, html_to_text, parse_time};
 use super::{at_path, Adapter, AdapterKind, Document, ParseError};
 use crate::domain::status::{ComponentStatus, IncidentImpact, IncidentStatus, MaintenanceStatus};
@@ -63,7 +64,7 @@ use crate::vendor::model::{
     VendorComponent, VendorIncident, VendorMaintenance, VendorMaintenanceUpdate, VendorSnapshot,
     VendorUpdate,
 };
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use url::Url;
 
 const FORMAT: &str = "Slack status";
@@ -144,16 +145,6 @@ struct RawNote {
     date_created: Option<String>,
     #[serde(default, deserialize_with = "scalar")]
     body: Option<String>,
-}
-
-/// A string, number or boolean as a string; `null` (and objects or arrays) as `None`.
-fn scalar<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::String(s) => Some(s),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        serde_json::Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    })
 }
 
 /// What a record's `type` means for Pharos.

@@ -77,6 +77,7 @@
 //!
 //! Coverage: components, open incidents and open maintenances, all complete.
 
+use super::text::{non_empty, scalar_text as lenient_text};
 use super::{text, Adapter, AdapterKind, Document, ParseError};
 use crate::domain::status::{ComponentStatus, IncidentImpact, IncidentStatus, MaintenanceStatus};
 use crate::domain::time::Timestamp;
@@ -84,7 +85,7 @@ use crate::vendor::model::{
     Coverage, VendorComponent, VendorIncident, VendorMaintenance, VendorMaintenanceUpdate,
     VendorSnapshot, VendorUpdate,
 };
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use url::Url;
@@ -197,21 +198,6 @@ struct RawRef {
     id: Option<String>,
     #[serde(default, deserialize_with = "lenient_text")]
     name: Option<String>,
-}
-
-/// A scalar as text (numbers and booleans stringified); anything else is absent.
-fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) => Some(s),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    })
-}
-
-/// Trimmed, and `None` when empty.
-fn non_empty(s: Option<&str>) -> Option<&str> {
-    s.map(str::trim).filter(|s| !s.is_empty())
 }
 
 fn not_this(detail: impl Into<String>) -> ParseError {

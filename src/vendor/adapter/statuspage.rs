@@ -91,6 +91,7 @@
 //! components were affected is kept.
 
 use super::text::{self, html_to_text, parse_time};
+use super::text::{json_true as flag, trimmed_scalar as scalar, trimmed_scalar_of as scalar_of};
 use super::{at_path, Adapter, AdapterKind, Document, ParseError};
 use crate::domain::status::{ComponentStatus, IncidentImpact, IncidentStatus, MaintenanceStatus};
 use crate::domain::time::Timestamp;
@@ -683,28 +684,6 @@ fn body_text(raw: &str) -> String {
 
 fn time(value: &Option<String>) -> Option<Timestamp> {
     value.as_deref().and_then(parse_time)
-}
-
-/// A string, number or boolean as trimmed text; anything else (null, objects) or an empty
-/// string as `None`. Lenient on purpose: a vendor writing an id as a number, or a stray null,
-/// must not cost the whole document.
-fn scalar<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
-    Ok(scalar_of(&Value::deserialize(deserializer)?))
-}
-
-fn scalar_of(value: &Value) -> Option<String> {
-    let text = match value {
-        Value::String(s) => s.trim().to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        _ => return None,
-    };
-    (!text.is_empty()).then_some(text)
-}
-
-/// `true` only for a JSON `true`.
-fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
-    Ok(Value::deserialize(deserializer)? == Value::Bool(true))
 }
 
 /// The scalars of an array; anything else as an empty list.

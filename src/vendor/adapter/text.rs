@@ -1,5 +1,5 @@
-//! Helpers every adapter shares: HTML to plain text, lenient time parsing, and mapping a
-//! vendor's enum value with a recorded fallback.
+//! Helpers every adapter shares: HTML to plain text, lenient time parsing, mapping a
+//! vendor's enum value with a recorded fallback, and lenient readers of scalars and ids.
 
 use crate::domain::time::Timestamp;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
@@ -109,6 +109,77 @@ pub fn truncate(s: &str, max: usize) -> &str {
     match s.char_indices().nth(max) {
         Some((i, _)) => &s[..i],
         None => s,
+    }
+}
+
+/// A scalar as text (numbers and booleans stringified); anything else (null, objects,
+/// arrays) as `None`. For fields a vendor may write either way.
+pub fn scalar_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    use serde::Deserialize;
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    })
+}
+
+/// Like [`scalar_text`], trimmed, and an empty string as `None`. Lenient on purpose: a
+/// vendor writing an id as a number, or a stray null, must not cost the whole document.
+pub fn trimmed_scalar<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    use serde::Deserialize;
+    Ok(trimmed_scalar_of(&serde_json::Value::deserialize(d)?))
+}
+
+/// [`trimmed_scalar`] of a value already read.
+pub fn trimmed_scalar_of(value: &serde_json::Value) -> Option<String> {
+    let text = match value {
+        serde_json::Value::String(s) => s.trim().to_string(),
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::Bool(b) => b.to_string(),
+        _ => return None,
+    };
+    (!text.is_empty()).then_some(text)
+}
+
+/// `true` only for a JSON `true`.
+pub fn json_true<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    use serde::Deserialize;
+    Ok(serde_json::Value::deserialize(d)? == serde_json::Value::Bool(true))
+}
+
+/// Trimmed, and `None` when empty.
+pub fn non_empty(s: Option<&str>) -> Option<&str> {
+    s.map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A vendor id, written as a string or a number (anything else is an error).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Id(pub String);
+
+impl<'de> serde::Deserialize<'de> for Id {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{self, Visitor};
+        struct IdVisitor;
+        impl Visitor<'_> for IdVisitor {
+            type Value = Id;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or a number")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Id, E> {
+                Ok(Id(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Id, E> {
+                Ok(Id(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Id, E> {
+                Ok(Id(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Id, E> {
+                Ok(Id(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(IdVisitor)
     }
 }
 
