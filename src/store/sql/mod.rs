@@ -525,7 +525,7 @@ impl WriteTx {
             let current: ComponentStatus = get_enum(&row, "status")?;
             let base: ComponentStatus = get_enum(&row, "base_status")?;
             let mut pinned = get_bool(&row, "status_pinned")?;
-            let holds = sqlx::query(
+            let holds = sqlx::query(&format!(
                 // Start from the few open incidents and active maintenances and probe the
                 // link tables by primary key: a component's whole incident history is never
                 // walked. CROSS JOIN fixes that loop order in SQLite; PostgreSQL plans freely.
@@ -542,17 +542,10 @@ impl WriteTx {
                   WHERE mc.component_id = $1 AND mo.id = mc.monitor_id \
                     AND mo.health IN ('down', 'degraded') \
                  UNION ALL \
-                 SELECT d.set_status AS status FROM vendor_dependencies d \
-                   JOIN vendors v ON v.id = d.vendor_id \
-                   JOIN vendor_components vc ON vc.vendor_id = d.vendor_id \
-                  WHERE d.component_id = $1 AND d.set_status IS NOT NULL \
-                    AND v.enabled = 1 AND v.source_state <> 'unreachable' \
-                    AND vc.removed_at IS NULL \
-                    AND vc.status IN ('degraded_performance', 'partial_outage', 'major_outage') \
-                    AND (d.vendor_component = vc.external_id \
-                         OR (d.vendor_component = '' AND (v.components_of_interest = '[]' \
-                             OR v.components_of_interest LIKE '%\"' || vc.external_id || '\"%')))",
-            )
+                 SELECT d.set_status AS status {} \
+                    AND d.component_id = $1 AND d.set_status IS NOT NULL",
+                vendors::UPSTREAM_JOIN
+            ))
             .bind(id.to_string())
             .fetch_all(&mut *self.tx)
             .await

@@ -91,8 +91,10 @@ fn record_from_row(row: &AnyRow) -> StoreResult<VendorIncidentRecord> {
 }
 
 /// The part of a query that finds, per dependency `d` of vendor `v`, the vendor components
-/// `vc` that are degraded or worse and that the dependency covers.
-const UPSTREAM_JOIN: &str = "FROM vendor_dependencies d \
+/// `vc` that are degraded or worse and that the dependency covers (the vendor enabled and
+/// its source readable): the one statement of that rule, for the page's "Upstream" lines,
+/// the drafts and the holds in `recompute_components`.
+pub(super) const UPSTREAM_JOIN: &str = "FROM vendor_dependencies d \
       JOIN vendors v ON v.id = d.vendor_id \
       JOIN vendor_components vc ON vc.vendor_id = d.vendor_id \
      WHERE v.enabled = 1 AND v.source_state <> 'unreachable' AND vc.removed_at IS NULL \
