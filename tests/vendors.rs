@@ -74,6 +74,34 @@ fn page_of(summary: &Value) -> Value {
     summary["page"].clone()
 }
 
+/// GitHub followed through its `summary.json` alone (served by `source` with `summary`), and
+/// imported.
+async fn follow_github_summary(app: &TestApp, source: &Source, summary: Vec<u8>) {
+    source.set("/api/v2/summary.json", Reply::json(summary));
+    app.ok(
+        reqwest::Method::POST,
+        "/api/v1/vendors",
+        Some(
+            json!({"name": "GitHub", "page_url": source.base, "adapter": "statuspage",
+                    "source_url": source.url("/api/v2/summary.json")}),
+        ),
+        StatusCode::CREATED,
+    )
+    .await;
+    poll(app, "github").await;
+}
+
+/// A new component of ours.
+async fn component(app: &TestApp, name: &str) -> Value {
+    app.ok(
+        reqwest::Method::POST,
+        "/api/v1/components",
+        Some(json!({ "name": name })),
+        StatusCode::CREATED,
+    )
+    .await
+}
+
 // ---- the lifecycle -------------------------------------------------------------------------
 
 async fn statuspage_lifecycle(db: Db) {
@@ -831,6 +859,13 @@ async fn vendor_pages_show_components_incidents_timelines_and_unreachable_source
     );
     let (status, _) = page(&app, "/vendors/nope").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    for impossible in [
+        "/vendors/Not_A_Slug".to_string(),
+        format!("/vendors/{}", "a".repeat(300)),
+    ] {
+        let (status, _) = page(&app, &impossible).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{impossible}");
+    }
     let (status, _) = page(
         &app,
         &format!("/vendors/github/incidents/{}", "0".repeat(500)),
@@ -910,34 +945,9 @@ async fn dependency_on_a_degraded_vendor(db: Db) {
     };
     let source = Source::start().await;
     let quiet = fixture("statuspage/github-summary-all-operational.json");
-    source.set("/api/v2/summary.json", Reply::json(quiet.clone()));
-    app.ok(
-        reqwest::Method::POST,
-        "/api/v1/vendors",
-        Some(
-            json!({"name": "GitHub", "page_url": source.base, "adapter": "statuspage",
-                    "source_url": source.url("/api/v2/summary.json")}),
-        ),
-        StatusCode::CREATED,
-    )
-    .await;
-    poll(&app, "github").await;
-    let shown = app
-        .ok(
-            reqwest::Method::POST,
-            "/api/v1/components",
-            Some(json!({"name": "Code review"})),
-            StatusCode::CREATED,
-        )
-        .await;
-    let held = app
-        .ok(
-            reqwest::Method::POST,
-            "/api/v1/components",
-            Some(json!({"name": "Deployments"})),
-            StatusCode::CREATED,
-        )
-        .await;
+    follow_github_summary(&app, &source, quiet.clone()).await;
+    let shown = component(&app, "Code review").await;
+    let held = component(&app, "Deployments").await;
     // The whole vendor, shown only; and one vendor component (by name), holding a status.
     app.ok(
         reqwest::Method::POST,
@@ -1098,34 +1108,9 @@ async fn incident_drafts(db: Db) {
     let source = Source::start().await;
     let quiet = fixture("statuspage/github-summary-all-operational.json");
     let critical = fixture("statuspage/github-summary-2026-07-24-critical.json");
-    source.set("/api/v2/summary.json", Reply::json(quiet.clone()));
-    app.ok(
-        reqwest::Method::POST,
-        "/api/v1/vendors",
-        Some(
-            json!({"name": "GitHub", "page_url": source.base, "adapter": "statuspage",
-                    "source_url": source.url("/api/v2/summary.json")}),
-        ),
-        StatusCode::CREATED,
-    )
-    .await;
-    poll(&app, "github").await;
-    let checkout = app
-        .ok(
-            reqwest::Method::POST,
-            "/api/v1/components",
-            Some(json!({"name": "Checkout"})),
-            StatusCode::CREATED,
-        )
-        .await;
-    let search = app
-        .ok(
-            reqwest::Method::POST,
-            "/api/v1/components",
-            Some(json!({"name": "Search"})),
-            StatusCode::CREATED,
-        )
-        .await;
+    follow_github_summary(&app, &source, quiet.clone()).await;
+    let checkout = component(&app, "Checkout").await;
+    let search = component(&app, "Search").await;
     for (component, extra) in [
         (
             &checkout,

@@ -80,6 +80,7 @@ async fn serve<F, Fut>(
     state: &AppState,
     headers: &HeaderMap,
     key: &str,
+    slug: Option<&str>,
     cors: Cors,
     make: F,
 ) -> Response
@@ -88,7 +89,8 @@ where
     Fut: std::future::Future<Output = Result<Option<Rendered>, StoreError>>,
 {
     let snapshot = state.snapshot.load();
-    if !state.vendors_public {
+    // Only a possible slug reaches the cache, so a flood of made-up paths cannot fill it.
+    if !state.vendors_public || !slug.is_none_or(possible_slug) {
         return not_found(&snapshot, headers);
     }
     let cached = match state.vendor_pages.fresh(key) {
@@ -187,6 +189,7 @@ pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response
         &state,
         &headers,
         "vendors",
+        None,
         Cors::SameOrigin,
         || async move {
             let vendors = store.all_vendors().await?;
@@ -296,13 +299,29 @@ pub async fn vendor(
     let store = state.store.clone();
     let snapshot = state.snapshot.load_full();
     let key = format!("vendor:{slug}");
-    serve(&state, &headers, &key, Cors::SameOrigin, || async move {
-        let Some((vendor, vstate)) = load(&*store, &slug).await? else {
-            return Ok(None);
-        };
-        Ok(Some(render_vendor(&snapshot, &vendor, &vstate)))
-    })
+    serve(
+        &state,
+        &headers,
+        &key,
+        Some(&slug.clone()),
+        Cors::SameOrigin,
+        || async move {
+            let Some((vendor, vstate)) = load(&*store, &slug).await? else {
+                return Ok(None);
+            };
+            Ok(Some(render_vendor(&snapshot, &vendor, &vstate)))
+        },
+    )
     .await
+}
+
+/// Whether `slug` could name a vendor (the rule of `record::validate_vendor`).
+fn possible_slug(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug.len() <= 64
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// The vendor and its stored state; None when there is no such (enabled) vendor.
@@ -310,9 +329,6 @@ async fn load(
     store: &dyn crate::store::Store,
     slug: &str,
 ) -> Result<Option<(Vendor, VendorState)>, StoreError> {
-    if slug.len() > 64 {
-        return Ok(None);
-    }
     let vendor = match store.get_vendor_by_slug(slug).await {
         Ok(v) if v.enabled => v,
         Ok(_) | Err(StoreError::NotFound { .. }) => return Ok(None),
@@ -487,19 +503,26 @@ pub async fn incident(
         "vendor:{slug}:incident:{}",
         crate::vendor::adapter::text::truncate(&id, 100)
     );
-    serve(&state, &headers, &key, Cors::SameOrigin, || async move {
-        let Some((vendor, vstate)) = load(&*store, &slug).await? else {
-            return Ok(None);
-        };
-        let Some(record) = vstate
-            .incidents
-            .iter()
-            .find(|r| r.id.to_string() == id || r.external_id.as_deref() == Some(id.as_str()))
-        else {
-            return Ok(None);
-        };
-        Ok(Some(render_incident(&snapshot, &vendor, &vstate, record)))
-    })
+    serve(
+        &state,
+        &headers,
+        &key,
+        Some(&slug.clone()),
+        Cors::SameOrigin,
+        || async move {
+            let Some((vendor, vstate)) = load(&*store, &slug).await? else {
+                return Ok(None);
+            };
+            let Some(record) = vstate
+                .incidents
+                .iter()
+                .find(|r| r.id.to_string() == id || r.external_id.as_deref() == Some(id.as_str()))
+            else {
+                return Ok(None);
+            };
+            Ok(Some(render_incident(&snapshot, &vendor, &vstate, record)))
+        },
+    )
     .await
 }
 
@@ -584,12 +607,19 @@ pub async fn atom(
     let store = state.store.clone();
     let snapshot = state.snapshot.load_full();
     let key = format!("vendor:{slug}:atom");
-    serve(&state, &headers, &key, Cors::Anyone, || async move {
-        let Some((vendor, vstate)) = load(&*store, &slug).await? else {
-            return Ok(None);
-        };
-        Ok(Some(render_atom(&snapshot, &vendor, &vstate)))
-    })
+    serve(
+        &state,
+        &headers,
+        &key,
+        Some(&slug.clone()),
+        Cors::Anyone,
+        || async move {
+            let Some((vendor, vstate)) = load(&*store, &slug).await? else {
+                return Ok(None);
+            };
+            Ok(Some(render_atom(&snapshot, &vendor, &vstate)))
+        },
+    )
     .await
 }
 
@@ -645,4 +675,20 @@ fn render_atom(snapshot: &Snapshot, vendor: &Vendor, state: &VendorState) -> Ren
     }
     out.push_str("</feed>\n");
     Rendered::new("application/atom+xml; charset=utf-8", out.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::possible_slug;
+
+    #[test]
+    fn only_possible_slugs_reach_the_page_cache() {
+        assert!(possible_slug("github"));
+        assert!(possible_slug("aws-health-2"));
+        assert!(!possible_slug(""));
+        assert!(!possible_slug("Not_A_Slug"));
+        assert!(!possible_slug("a/b"));
+        assert!(!possible_slug(&"a".repeat(65)));
+        assert!(possible_slug(&"a".repeat(64)));
+    }
 }
