@@ -57,11 +57,11 @@ use axum::Json;
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Parser, Subcommand};
-use pharos::domain::{MaintenanceStatus, ManagedBy, Timestamp, VendorId};
+use pharos::domain::{ManagedBy, Timestamp, VendorId};
 use pharos::vendor::adapter::{AdapterKind, Document};
 use pharos::vendor::diff::{apply, diff};
 use pharos::vendor::model::VendorSnapshot;
-use pharos::vendor::poller::{trim, HORIZON_DAYS};
+use pharos::vendor::poller::{horizon, trim, within_horizon};
 use pharos::vendor::record::{SourceState, Vendor, VendorState};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -958,18 +958,6 @@ fn read_fixture(dir: &Path, name: &str) -> anyhow::Result<Bytes> {
     ))
 }
 
-/// The poller leaves out ended records older than its horizon before diffing (its
-/// `within_horizon` is private); the same rule here.
-fn within_horizon(snapshot: &mut VendorSnapshot, now: Timestamp) {
-    let horizon = Timestamp::from_datetime(now.0 - chrono::Duration::days(HORIZON_DAYS));
-    snapshot
-        .incidents
-        .retain(|i| !i.status.is_closed() || i.started_at >= horizon);
-    snapshot
-        .maintenances
-        .retain(|m| m.status != MaintenanceStatus::Completed || m.scheduled_for >= horizon);
-}
-
 /// Parses a vendor's documents as the poller does, merged in order.
 fn read_documents(
     format: &Format,
@@ -994,7 +982,7 @@ fn read_documents(
         });
     }
     let mut snapshot = merged.unwrap_or_default();
-    within_horizon(&mut snapshot, now);
+    within_horizon(&mut snapshot, horizon(now));
     Ok(snapshot)
 }
 
@@ -1007,10 +995,7 @@ fn poll_once(
 ) -> Vec<String> {
     let changes = diff(vendor, state, snapshot, now);
     apply(state, &changes);
-    trim(
-        state,
-        Timestamp::from_datetime(now.0 - chrono::Duration::days(HORIZON_DAYS)),
-    );
+    trim(state, horizon(now));
     vendor.imported = true;
     changes
         .events

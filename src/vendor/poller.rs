@@ -260,7 +260,8 @@ fn phase(id: VendorId, interval: Duration) -> Duration {
     Duration::from_millis(bits % (interval.as_millis().max(1) as u64))
 }
 
-fn horizon(now: Timestamp) -> Timestamp {
+/// The oldest start of an ended record the poller remembers and imports.
+pub fn horizon(now: Timestamp) -> Timestamp {
     Timestamp::from_datetime(now.0 - chrono::Duration::days(HORIZON_DAYS))
 }
 
@@ -278,7 +279,7 @@ pub fn trim(state: &mut VendorState, horizon: Timestamp) {
 }
 
 /// Leaves out of a fetched snapshot the ended records older than `horizon`.
-fn within_horizon(snapshot: &mut VendorSnapshot, horizon: Timestamp) {
+pub fn within_horizon(snapshot: &mut VendorSnapshot, horizon: Timestamp) {
     snapshot
         .incidents
         .retain(|i| !i.status.is_closed() || i.started_at >= horizon);
