@@ -147,45 +147,27 @@ impl Candidate {
     }
 
     /// Unites `other` (the same record seen again in the payload) into `self`.
-    fn absorb(&mut self, other: Candidate) {
-        let (mut keep, extra) = if other.updates.len() > self.updates.len() {
-            (other, std::mem::replace(self, Candidate::placeholder()))
-        } else {
-            (std::mem::replace(self, Candidate::placeholder()), other)
-        };
-        for update in extra.updates {
-            if !keep.updates.iter().any(|u| same_update(u, &update)) {
-                keep.updates.push(update);
+    fn absorb(&mut self, mut other: Candidate) {
+        // The copy with more updates is kept; the other lends what it has beyond that.
+        if other.updates.len() > self.updates.len() {
+            std::mem::swap(self, &mut other);
+        }
+        for update in other.updates {
+            if !self.updates.iter().any(|u| same_update(u, &update)) {
+                self.updates.push(update);
             }
         }
-        keep.updates.sort_by_key(|u| u.3);
-        if keep.external_id.is_none() {
-            keep.external_id = extra.external_id;
+        self.updates.sort_by_key(|u| u.3);
+        if self.external_id.is_none() {
+            self.external_id = other.external_id;
         }
-        if keep.url.is_none() {
-            keep.url = extra.url;
+        if self.url.is_none() {
+            self.url = other.url;
         }
-        for id in extra.component_ids {
-            if !keep.component_ids.contains(&id) {
-                keep.component_ids.push(id);
+        for id in other.component_ids {
+            if !self.component_ids.contains(&id) {
+                self.component_ids.push(id);
             }
-        }
-        *self = keep;
-    }
-
-    fn placeholder() -> Candidate {
-        Candidate {
-            kind: RecordKind::Incident,
-            external_id: None,
-            name: String::new(),
-            status: RecordStatus::Incident(IncidentStatus::Investigating),
-            impact: IncidentImpact::None,
-            started_at: Timestamp::from_datetime(chrono::DateTime::UNIX_EPOCH),
-            resolved_at: None,
-            scheduled_until: None,
-            url: None,
-            component_ids: Vec::new(),
-            updates: Vec::new(),
         }
     }
 }
@@ -195,28 +177,32 @@ fn close_in_name_and_start(a: &str, a_start: Timestamp, b: &str, b_start: Timest
         && normalise_name(a) == normalise_name(b)
 }
 
+/// Whether two updates are one: the same id, or (when either has none) the same status
+/// within [`UPDATE_TOLERANCE_SECS`].
+fn updates_match(
+    a: (&Option<String>, RecordStatus, Timestamp),
+    b: (&Option<String>, RecordStatus, Timestamp),
+) -> bool {
+    match (a.0, b.0) {
+        (Some(x), Some(y)) => x == y,
+        _ => a.1 == b.1 && (a.2 .0 - b.2 .0).num_seconds().abs() <= UPDATE_TOLERANCE_SECS,
+    }
+}
+
 fn same_update(
     a: &(Option<String>, RecordStatus, String, Timestamp),
     b: &(Option<String>, RecordStatus, String, Timestamp),
 ) -> bool {
-    match (&a.0, &b.0) {
-        (Some(x), Some(y)) => x == y,
-        _ => a.1 == b.1 && (a.3 .0 - b.3 .0).num_seconds().abs() <= UPDATE_TOLERANCE_SECS,
-    }
+    updates_match((&a.0, a.1, a.3), (&b.0, b.1, b.3))
 }
 
 fn stored_update_matches(
     stored: &VendorUpdateRecord,
     fetched: &(Option<String>, RecordStatus, String, Timestamp),
 ) -> bool {
-    same_update(
-        &(
-            stored.external_id.clone(),
-            stored.status,
-            String::new(),
-            stored.at,
-        ),
-        fetched,
+    updates_match(
+        (&stored.external_id, stored.status, stored.at),
+        (&fetched.0, fetched.1, fetched.3),
     )
 }
 
