@@ -374,6 +374,13 @@ impl Layout {
     }
 }
 
+/// The address trimmed, when it is an http(s) link: only those reach an `href`.
+fn web_link(url: &str) -> Option<String> {
+    let url = url.trim();
+    let lower = url.to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://")).then(|| url.to_string())
+}
+
 /// How the footer names the zone the page's times are in.
 fn zone_name(tz: Tz) -> String {
     match tz.name() {
@@ -969,16 +976,7 @@ fn render_incident(snapshot: &Snapshot, short_id: &str) -> Option<Rendered> {
         SourceKind::Vendor => SourceView {
             kind: "vendor",
             detected: None,
-            link: incident
-                .source
-                .reference
-                .as_deref()
-                .map(str::trim)
-                .filter(|r| {
-                    let lower = r.to_ascii_lowercase();
-                    lower.starts_with("https://") || lower.starts_with("http://")
-                })
-                .map(str::to_string),
+            link: incident.source.reference.as_deref().and_then(web_link),
         },
         SourceKind::Manual => SourceView {
             kind: "manual",

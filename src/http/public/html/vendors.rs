@@ -15,7 +15,7 @@
 use super::text::{
     component_badge, impact_badge, incident_status_label, maintenance_status_label, Badge, When,
 };
-use super::{not_found, render, Layout};
+use super::{not_found, render, web_link, Layout};
 use crate::domain::{ComponentStatus, Timestamp};
 use crate::http::public::feeds::xml_escape;
 use crate::http::public::{respond, Cors};
@@ -279,12 +279,6 @@ struct IncidentRow {
     impact: Badge,
     started: When,
     duration: String,
-}
-
-/// Only http(s) links reach an `href`.
-fn web_link(url: &str) -> Option<String> {
-    let lower = url.trim().to_ascii_lowercase();
-    (lower.starts_with("https://") || lower.starts_with("http://")).then(|| url.trim().to_string())
 }
 
 #[utoipa::path(get, path = "/vendors/{slug}", tag = "public", security(()),
