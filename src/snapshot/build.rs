@@ -143,6 +143,6 @@ pub async fn build(store: &dyn Store, page: PageInfo, now: Timestamp) -> StoreRe
         checks,
         upstream,
         depended_on,
-        vendors_followed: store.all_vendors().await?.iter().any(|v| v.enabled),
+        vendors_followed: store.any_vendor_enabled().await?,
     })
 }

@@ -508,6 +508,8 @@ pub trait Store: Send + Sync {
     async fn get_vendor_by_slug(&self, slug: &str) -> StoreResult<Vendor>;
     /// Every vendor, by slug.
     async fn all_vendors(&self) -> StoreResult<Vec<Vendor>>;
+    /// Whether any vendor is followed and enabled (for the pages' navigation).
+    async fn any_vendor_enabled(&self) -> StoreResult<bool>;
     /// Everything stored about a vendor's page: components in the vendor's order (removed
     /// ones included), incidents and maintenances newest first with their updates.
     async fn vendor_state(&self, id: VendorId) -> StoreResult<VendorState>;

@@ -55,10 +55,29 @@ fn at(clock: &ManualClock, minutes: i64) -> Timestamp {
 
 pub async fn vendors_crud(store: &dyn Store, _clock: &ManualClock) {
     let seq = store.last_event_seq().await.expect("seq");
+    assert!(!store.any_vendor_enabled().await.expect("none yet"));
     let created = store
         .create_vendor(new_vendor("acme"), &actor())
         .await
         .expect("create");
+    assert!(store.any_vendor_enabled().await.expect("one"));
+    let off = VendorPatch {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    store
+        .update_vendor(created.id, off, &actor())
+        .await
+        .expect("disable");
+    assert!(!store.any_vendor_enabled().await.expect("disabled"));
+    let on = VendorPatch {
+        enabled: Some(true),
+        ..Default::default()
+    };
+    store
+        .update_vendor(created.id, on, &actor())
+        .await
+        .expect("enable");
     assert_eq!(created.slug, "acme");
     assert_eq!(created.source_state, SourceState::Pending);
     assert!(!created.imported);
@@ -144,8 +163,10 @@ pub async fn vendors_crud(store: &dyn Store, _clock: &ManualClock) {
         events_after(store, seq).await,
         vec![
             "vendor.created",
-            "vendor.updated",
-            "vendor.updated",
+            "vendor.updated", // disabled
+            "vendor.updated", // enabled
+            "vendor.updated", // renamed
+            "vendor.updated", // moved
             "vendor.deleted"
         ]
     );

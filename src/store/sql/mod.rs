@@ -2217,6 +2217,14 @@ impl Store for SqlStore {
         self.all_vendors_q().await
     }
 
+    async fn any_vendor_enabled(&self) -> StoreResult<bool> {
+        let row = sqlx::query("SELECT id FROM vendors WHERE enabled = 1 LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(row.is_some())
+    }
+
     async fn vendor_state(&self, id: VendorId) -> StoreResult<VendorState> {
         self.vendor_state_q(id).await
     }
