@@ -10,6 +10,8 @@ use crate::config::{redact_url, Config};
 use crate::events::Actor;
 use crate::http::{self, auth::FailureLimiter, AppState};
 use crate::monitor::scheduler::Scheduler;
+use crate::notify::message::PageContext;
+use crate::notify::worker::Notifier;
 use crate::snapshot::projector::{self, Projector};
 use crate::snapshot::{PageInfo, PublicState, Snapshot, SnapshotCell};
 use crate::store::sql::{ConnectOptions, SqlStore};
@@ -35,6 +37,7 @@ pub struct App {
     preparation: Preparation,
     scheduler: Scheduler,
     poller: Poller,
+    notifier: Option<Notifier>,
 }
 
 /// How often to retry a database that was away at start.
@@ -200,7 +203,27 @@ impl App {
 
         let (scheduler, monitors) =
             Scheduler::new(store.clone(), clock.clone(), Some(config.data_dir.clone()));
+        let scheduler = scheduler.with_limits(config.check_limits);
         let (poller, vendors) = Poller::new(store.clone(), clock.clone(), &config.vendors);
+        let (notifier, notifications) = if config.notifications.enabled {
+            let page = PageContext {
+                name: config.page.name.clone(),
+                url: config.page.url.trim_end_matches('/').to_string(),
+            };
+            // SQLite is one process; PostgreSQL may be shared by several.
+            let sole_process = sqlite_file(&config.database_url).is_some();
+            let (notifier, handle) = Notifier::new(
+                store.clone(),
+                clock.clone(),
+                &config.notifications,
+                page,
+                sole_process,
+            )
+            .map_err(|e| anyhow::anyhow!("cannot set up notifications: {e}"))?;
+            (Some(notifier), Some(handle))
+        } else {
+            (None, None)
+        };
         let state = AppState {
             store: store.clone(),
             clock,
@@ -213,6 +236,9 @@ impl App {
             vendors: Some(vendors),
             vendors_public: config.vendors.public,
             vendor_pages: Arc::default(),
+            history_pages: Arc::default(),
+            notifications,
+            subscribe_limits: Arc::default(),
         };
         Ok(App {
             config,
@@ -222,6 +248,7 @@ impl App {
             preparation,
             scheduler,
             poller,
+            notifier,
         })
     }
 
@@ -256,6 +283,9 @@ impl App {
             self.poller
                 .run(self.state.db_ready.clone(), stop_rx.clone()),
         );
+        let notifier_task = self.notifier.map(|notifier| {
+            tokio::spawn(notifier.run(self.state.db_ready.clone(), stop_rx.clone()))
+        });
         let projector = Arc::new(self.projector);
         let running = projector.clone();
         let projector_task = tokio::spawn(async move { running.run(stop_rx).await });
@@ -292,6 +322,9 @@ impl App {
         let _ = projector_task.await;
         let _ = scheduler_task.await;
         let _ = poller_task.await;
+        if let Some(task) = notifier_task {
+            let _ = task.await;
+        }
         self.store.close().await;
         tracing::info!("pharos stopped");
         Ok(())

@@ -6,10 +6,14 @@
 //! the key, the bad value and what is expected. Unknown keys in the file are errors: a typo
 //! must not silently fall back to a default.
 //!
-//! `[[monitors]]` entries are read and validated in [`monitors`].
+//! `[[monitors]]` entries are read and validated in [`monitors`], `[[vendors.follow]]` in
+//! [`vendors`] and `[notifications]` in [`notify`].
 
 mod monitors;
+mod notify;
 mod vendors;
+
+pub use notify::{AlarmSettings, NotifySettings, SmtpSecurity, SmtpSettings};
 
 use crate::store::{DeclaredComponent, DeclaredGroup, DeclaredMonitor};
 use serde::{Deserialize, Serialize};
@@ -32,11 +36,16 @@ pub struct Config {
     pub auth_failures_per_minute: u32,
     /// Days raw check results are kept; their hourly and daily roll-ups are kept for good.
     pub raw_retention_days: u32,
+    /// How many checks run at once, in all and against one host (`[monitoring]`
+    /// `max_concurrent_checks`, `max_checks_per_host`).
+    pub check_limits: crate::monitor::scheduler::CheckLimits,
     pub groups: Vec<DeclaredGroup>,
     pub components: Vec<DeclaredComponent>,
     /// Monitors declared in the file; their components are keys of `components`.
     pub monitors: Vec<DeclaredMonitor>,
     pub vendors: VendorSettings,
+    /// `[notifications]`: sending, retries, SMTP and the pipeline's own alarm.
+    pub notifications: NotifySettings,
 }
 
 /// `[vendors]`: how followed vendors are polled, kept and shown.
@@ -156,6 +165,8 @@ struct FileConfig {
     #[serde(default)]
     vendors: VendorsSection,
     #[serde(default)]
+    notifications: notify::NotificationsSection,
+    #[serde(default)]
     component_groups: Vec<GroupDecl>,
     #[serde(default)]
     components: Vec<ComponentDecl>,
@@ -213,6 +224,8 @@ struct HttpSection {
 #[derive(Debug, Default, Deserialize)]
 struct MonitoringSection {
     raw_retention_days: Option<i64>,
+    max_concurrent_checks: Option<i64>,
+    max_checks_per_host: Option<i64>,
     /// Keys that are not settings: reported as problems with all the others (see `unknown_keys`).
     #[serde(flatten)]
     unknown: UnknownKeys,
@@ -283,12 +296,22 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
         "PHAROS_MONITORING_RAW_RETENTION_DAYS",
         "monitoring.raw_retention_days",
     ),
+    (
+        "PHAROS_MONITORING_MAX_CONCURRENT_CHECKS",
+        "monitoring.max_concurrent_checks",
+    ),
+    (
+        "PHAROS_MONITORING_MAX_CHECKS_PER_HOST",
+        "monitoring.max_checks_per_host",
+    ),
     ("PHAROS_VENDORS_RETENTION_DAYS", "vendors.retention_days"),
     ("PHAROS_VENDORS_PUBLIC", "vendors.public"),
     (
         "PHAROS_VENDORS_FETCH_TIMEOUT_SECONDS",
         "vendors.fetch_timeout_seconds",
     ),
+    ("PHAROS_NOTIFICATIONS_ENABLED", "notifications.enabled"),
+    ("PHAROS_SMTP_PASSWORD", "notifications.smtp.password"),
 ];
 
 /// Reads the file (if any), then applies the environment and the flags, then validates.
@@ -336,6 +359,7 @@ fn unknown_keys(file: &FileConfig) -> Vec<String> {
     ] {
         keys.extend(unknown.keys().map(|k| format!("{section}.{k}")));
     }
+    keys.extend(notify::unknown_keys(&file.notifications));
     for (i, v) in file.vendors.follow.iter().enumerate() {
         keys.extend(v.unknown.keys().map(|k| format!("vendors.follow[{i}].{k}")));
     }
@@ -459,6 +483,24 @@ fn resolve(
         14,
         1..=3650,
     );
+    let check_limits = crate::monitor::scheduler::CheckLimits {
+        max_concurrent: int_setting(
+            &mut problems,
+            "monitoring.max_concurrent_checks",
+            env("PHAROS_MONITORING_MAX_CONCURRENT_CHECKS"),
+            file.monitoring.max_concurrent_checks,
+            crate::monitor::scheduler::DEFAULT_CONCURRENCY as u32,
+            1..=100_000,
+        ) as usize,
+        per_host: int_setting(
+            &mut problems,
+            "monitoring.max_checks_per_host",
+            env("PHAROS_MONITORING_MAX_CHECKS_PER_HOST"),
+            file.monitoring.max_checks_per_host,
+            crate::monitor::scheduler::DEFAULT_PER_HOST as u32,
+            1..=100_000,
+        ) as usize,
+    };
     let follow = vendors::declared_vendors(&mut problems, std::mem::take(&mut file.vendors.follow));
     let vendors = VendorSettings {
         follow,
@@ -492,6 +534,9 @@ fn resolve(
             1..=120,
         ),
     };
+
+    let notifications =
+        notify::settings(&mut problems, std::mem::take(&mut file.notifications), env);
 
     let page_name = env("PHAROS_PAGE_NAME")
         .or(file.page.name)
@@ -560,10 +605,12 @@ fn resolve(
         },
         auth_failures_per_minute,
         raw_retention_days,
+        check_limits,
         groups,
         components,
         monitors,
         vendors,
+        notifications,
     })
 }
 

@@ -26,6 +26,7 @@ pub mod events;
 pub mod http;
 pub mod markdown;
 pub mod monitor;
+pub mod notify;
 pub mod snapshot;
 pub mod store;
 pub mod token;

@@ -1004,3 +1004,327 @@ async fn the_rollup_task_catches_up_prunes_and_stops() {
         .expect("the task does not panic");
     store.close().await;
 }
+
+/// The body of a public page, with its status and content type.
+async fn page(app: &TestApp, path: &str) -> (StatusCode, String, String) {
+    let resp = app.client.get(app.url(path)).send().await.expect("request");
+    let status = resp.status();
+    let content_type = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    (status, content_type, resp.text().await.expect("body"))
+}
+
+/// `/monitors/{id}`: a monitor that drives a component has a public page with its state in
+/// words, its uptime over the five windows, its latency chart and its latest results, and
+/// nothing of what it checks (no URL, address, header or check message); the snapshot's
+/// monitored components name it for the status page's link. Unknown and malformed ids, and
+/// monitors that drive no component, are 404.
+async fn the_public_monitor_page_shows_state_uptime_and_chart_but_not_the_target(app: TestApp) {
+    let target = Target::start().await;
+    let component = create_component(&app, "Checkout").await;
+    let id = fast_monitor(
+        &app,
+        "Checkout health",
+        json!({
+            "kind": "http",
+            "url": target.url(),
+            "headers": { "X-Internal-Token": "hunter2" }
+        }),
+        900,
+        &[&component],
+    )
+    .await;
+    let private = fast_monitor(
+        &app,
+        "Internal only",
+        json!({ "kind": "http", "url": target.url() }),
+        900,
+        &[],
+    )
+    .await;
+    wait_for("the monitor to be up with a few results", || async {
+        let up = monitor_health(&app, id).await == "up";
+        let results = app.store.recent_checks(id, 10).await.ok()?;
+        (up && results.len() >= 3).then_some(())
+    })
+    .await;
+
+    let (status, content_type, html) = page(&app, &format!("/monitors/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    for expected in [
+        "<h1>Checkout health</h1>",
+        "HTTP check, every 1 s",
+        // The state in words, not only in colour.
+        "</span> Up</span>",
+        "Its checks are passing.",
+        "Last checked",
+        // Uptime over every window; every check passed.
+        "<dt>24 hours</dt><dd>100.0 %</dd>",
+        "<dt>7 days</dt>",
+        "<dt>30 days</dt>",
+        "<dt>90 days</dt>",
+        "<dt>1 year</dt>",
+        // The chart, and the latest results with their latency.
+        &format!("src=\"/monitors/{id}/latency.svg\""),
+        "Latency chart of the last 24 hours: ",
+        "Latest checks",
+        " ms</td>",
+        // The component it drives.
+        "<li>Checkout</li>",
+    ] {
+        assert!(html.contains(expected), "{expected} in {html}");
+    }
+    // (The page's own address is 127.0.0.1 too, in its canonical link: the target's port
+    // tells them apart.)
+    let address = target.addr.to_string();
+    for secret in [
+        target.url().as_str(),
+        address.as_str(),
+        "/health\"",
+        "X-Internal-Token",
+        "hunter2",
+        // The check messages ("200 OK in 3 ms") stay private too.
+        "200 OK",
+    ] {
+        assert!(!html.contains(secret), "the page leaks {secret}: {html}");
+    }
+
+    let (status, content_type, svg) = page(&app, &format!("/monitors/{id}/latency.svg")).await;
+    assert_eq!(status, StatusCode::OK, "{svg}");
+    assert_eq!(content_type, "image/svg+xml");
+    assert!(
+        svg.starts_with("<svg") && svg.contains("Checkout health: latency"),
+        "{svg}"
+    );
+    assert!(
+        !svg.contains(&address) && !svg.contains("127.0.0.1"),
+        "{svg}"
+    );
+
+    // The link data the status page uses: the component's monitors, by id and name.
+    let checks = app
+        .store
+        .component_checks()
+        .await
+        .expect("component checks");
+    let refs: Vec<_> = checks
+        .iter()
+        .find(|c| c.component_id.to_string() == component)
+        .map(|c| {
+            c.monitor_refs
+                .iter()
+                .map(|m| (m.id, m.name.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(refs, vec![(id, "Checkout health")]);
+    wait_for(
+        "the status page to link the monitor from its component",
+        || async {
+            let (_, _, index) = page(&app, "/").await;
+            index
+                .contains(&format!("<a href=\"/monitors/{id}\">Checkout health</a>"))
+                .then_some(())
+        },
+    )
+    .await;
+
+    let unknown = uuid::Uuid::now_v7();
+    for path in [
+        format!("/monitors/{unknown}"),
+        format!("/monitors/{unknown}/latency.svg"),
+        "/monitors/not-a-monitor".to_string(),
+        "/monitors/..%2Fapi".to_string(),
+        format!("/monitors/{private}"),
+        format!("/monitors/{private}/latency.svg"),
+    ] {
+        let (status, content_type, body) = page(&app, &path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+        assert!(
+            content_type.starts_with("text/html"),
+            "{path}: {content_type}"
+        );
+    }
+
+    // Pausing shows in words (after the page's few seconds of caching). Through the store,
+    // as the API refuses the 1 s interval of this monitor.
+    app.store
+        .update_monitor(
+            id,
+            pharos::monitor::model::MonitorPatch {
+                paused: Some(true),
+                ..Default::default()
+            },
+            &Actor::token("writer"),
+        )
+        .await
+        .expect("pause the monitor");
+    wait_for("the page to say the monitor is paused", || async {
+        let (_, _, html) = page(&app, &format!("/monitors/{id}")).await;
+        html.contains("</span> Paused</span>").then_some(())
+    })
+    .await;
+    app.stop().await;
+}
+both_backends!(
+    the_public_monitor_page_shows_state_uptime_and_chart_but_not_the_target,
+    the_public_monitor_page_shows_state_uptime_and_chart_but_not_the_target
+);
+
+/// An HTTP target that holds every request for a while and notes the most requests it held
+/// at once, in all and per `Host`.
+#[derive(Clone, Default)]
+struct Concurrency {
+    now: Arc<std::sync::Mutex<(usize, std::collections::HashMap<String, usize>)>>,
+    most: Arc<std::sync::Mutex<(usize, std::collections::HashMap<String, usize>)>>,
+    served: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Concurrency {
+    async fn serve(self, listener: tokio::net::TcpListener, hold: Duration) {
+        let app = axum::Router::new()
+            .route(
+                "/slow",
+                get(
+                    |State((seen, hold)): State<(Concurrency, Duration)>,
+                     headers: axum::http::HeaderMap| async move {
+                        let host = headers
+                            .get("host")
+                            .and_then(|h| h.to_str().ok())
+                            .and_then(|h| h.rsplit_once(':').map(|(name, _)| name.to_string()))
+                            .unwrap_or_default();
+                        {
+                            let mut now = seen.now.lock().unwrap();
+                            now.0 += 1;
+                            *now.1.entry(host.clone()).or_default() += 1;
+                            let mut most = seen.most.lock().unwrap();
+                            most.0 = most.0.max(now.0);
+                            let on_host = now.1[&host];
+                            let best = most.1.entry(host.clone()).or_default();
+                            *best = (*best).max(on_host);
+                        }
+                        tokio::time::sleep(hold).await;
+                        let mut now = seen.now.lock().unwrap();
+                        now.0 -= 1;
+                        *now.1.entry(host).or_default() -= 1;
+                        seen.served.fetch_add(1, Ordering::SeqCst);
+                        "ok"
+                    },
+                ),
+            )
+            .with_state((self, hold));
+        let _ = axum::serve(listener, app).await;
+    }
+}
+
+/// `CheckLimits`: however many monitors check one host, at most `per_host` of their checks
+/// run against it at once, another host's checks still run meanwhile, and no more than
+/// `max_concurrent` run in all. A scheduler of its own over a fresh SQLite store, with
+/// monitors on two hosts (127.0.0.1 and 127.0.0.2, both loopback) of one slow target.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checks_against_one_host_are_limited_and_other_hosts_still_run() {
+    use pharos::clock::SystemClock;
+    use pharos::monitor::scheduler::{CheckLimits, Scheduler};
+    use pharos::store::SqlStore;
+
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0")
+        .await
+        .expect("bind the target");
+    let port = listener.local_addr().expect("target address").port();
+    let seen = Concurrency::default();
+    tokio::spawn(seen.clone().serve(listener, Duration::from_millis(400)));
+    // A second loopback address is a second host; skip that half where there is none.
+    let hosts: Vec<&str> = if std::net::TcpStream::connect(("127.0.0.2", port)).is_ok() {
+        vec!["127.0.0.1", "127.0.0.2"]
+    } else {
+        eprintln!("note: 127.0.0.2 is not reachable here; checking one host only");
+        vec!["127.0.0.1"]
+    };
+
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let clock = Arc::new(SystemClock);
+    let store: Arc<SqlStore> = Arc::new(
+        SqlStore::open(
+            &pharos::store::sql::ConnectOptions::new(common::postgres::sqlite_url(dir.path())),
+            clock.clone(),
+        )
+        .await
+        .expect("open store"),
+    );
+    for host in &hosts {
+        for k in 0..8 {
+            let check: Check = serde_json::from_value(
+                json!({ "kind": "http", "url": format!("http://{host}:{port}/slow?m={k}") }),
+            )
+            .expect("check");
+            store
+                .create_monitor(
+                    NewMonitor {
+                        name: format!("{host} #{k}"),
+                        description: None,
+                        check,
+                        interval_seconds: 1,
+                        timeout_ms: 900,
+                        policy: Policy::default(),
+                        components: vec![],
+                        tags: vec![],
+                        paused: false,
+                        auto_incidents: false,
+                        push_token_hash: None,
+                        managed_by: ManagedBy::Api,
+                        config_key: None,
+                    },
+                    &Actor::cli(),
+                )
+                .await
+                .expect("create monitor");
+        }
+    }
+
+    let limits = CheckLimits {
+        max_concurrent: 4,
+        per_host: 3,
+    };
+    let (scheduler, _handle) = Scheduler::new(store.clone(), clock, None);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let ready = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let task = tokio::spawn(scheduler.with_limits(limits).run(ready, stop_rx));
+    let wanted = 12 * hosts.len();
+    wait_for("checks against every host", || async {
+        let most = seen.most.lock().unwrap().clone();
+        let each = hosts
+            .iter()
+            .all(|h| most.1.get(*h).copied().unwrap_or(0) > 0);
+        (seen.served.load(Ordering::SeqCst) >= wanted && each).then_some(())
+    })
+    .await;
+    stop_tx.send(true).expect("stop");
+    tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("the scheduler stops when told")
+        .expect("the scheduler does not panic");
+
+    let (most_in_all, most_per_host) = seen.most.lock().unwrap().clone();
+    for host in &hosts {
+        let most = most_per_host.get(*host).copied().unwrap_or(0);
+        assert!(
+            (1..=limits.per_host).contains(&most),
+            "{host}: {most} checks at once (limit {})",
+            limits.per_host
+        );
+    }
+    assert!(
+        most_in_all <= limits.max_concurrent,
+        "{most_in_all} checks at once in all (limit {})",
+        limits.max_concurrent
+    );
+    // Eight monitors a second on a target that holds each check 400 ms: without the limits
+    // there would have been more at once, so the limits did the bounding.
+    assert!(most_in_all >= 2, "checks ran one at a time: {most_in_all}");
+    store.close().await;
+}

@@ -553,3 +553,198 @@ async fn a_maintenance_shortlink_opens_its_page() {
     );
     app.stop().await;
 }
+
+/// `/history` shows the months the snapshot holds in full and links the month before them;
+/// each month has a page, read from the store when it is older than the snapshot, linked to
+/// the months around it; an incident of an old month opens from there; a month before the
+/// first incident says where the history begins; anything not a month of the history is 404.
+///
+/// Time is a `ManualClock`: an incident and a maintenance in March 2025, then 50 incidents in
+/// November 2026, which push the March one out of the snapshot (it keeps 50 resolved incidents
+/// besides those of the last 90 days).
+async fn history_month_by_month_story(db: common::app::Db) {
+    use pharos::clock::ManualClock;
+    use pharos::domain::Timestamp;
+    use std::sync::Arc;
+    let at = |text: &str| Timestamp::parse(text).expect("a time");
+    let clock = Arc::new(ManualClock::new(at("2025-03-10T09:00:00Z")));
+    let Some(app) = common::app::spawn_with(db, clock.clone()).await else {
+        eprintln!("skipping: PHAROS_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let api = create(&app, "/api/v1/components", json!({"name": "Public API"})).await;
+    let old = create(
+        &app,
+        "/api/v1/incidents",
+        json!({"name": "Old database outage", "body": "Investigating.",
+               "components": {id(&api): "major_outage"}}),
+    )
+    .await;
+    clock.advance(chrono::Duration::hours(2));
+    app.ok(
+        Method::POST,
+        &format!("/api/v1/incidents/{}/resolve", id(&old)),
+        Some(json!({"body": "Fixed."})),
+        StatusCode::OK,
+    )
+    .await;
+    let window = create(
+        &app,
+        "/api/v1/maintenances",
+        json!({"name": "Old storage upgrade", "scheduled_for": "2025-03-20T01:00:00Z",
+               "scheduled_until": "2025-03-20T03:00:00Z", "component_ids": [id(&api)]}),
+    )
+    .await;
+
+    clock.set(at("2026-11-20T12:00:00Z"));
+    for i in 0..50 {
+        let recent = create(
+            &app,
+            "/api/v1/incidents",
+            json!({"name": format!("Recent blip {i}"), "body": "Looking."}),
+        )
+        .await;
+        app.ok(
+            Method::POST,
+            &format!("/api/v1/incidents/{}/resolve", id(&recent)),
+            Some(json!({"body": "Gone."})),
+            StatusCode::OK,
+        )
+        .await;
+    }
+
+    // The snapshot no longer holds the March incident; `/history` shows September to
+    // November 2026 and links August.
+    let history = page_until(&app, "/history", |b| b.contains("Recent blip 49")).await;
+    let (_, listed) = app.get("/api/v2/incidents.json").await;
+    assert!(
+        !listed.to_string().contains("Old database outage"),
+        "beyond the snapshot: {listed}"
+    );
+    assert!(history.contains("<h2>November 2026</h2>"), "{history}");
+    assert!(!history.contains("Old database outage"), "{history}");
+    assert!(
+        history.contains("<a href=\"/history/2026-08\" rel=\"prev\">Earlier: August 2026</a>"),
+        "{history}"
+    );
+
+    // Walk back: August 2026 is quiet, read from the store, and links both ways.
+    let august = page_until(&app, "/history/2026-08", |b| {
+        b.contains("<h1>August 2026</h1>")
+    })
+    .await;
+    assert!(
+        august.contains("No incidents or maintenance were reported in August 2026."),
+        "{august}"
+    );
+    assert!(
+        august.contains("href=\"/history/2026-07\" rel=\"prev\""),
+        "{august}"
+    );
+    assert!(
+        august.contains("href=\"/history/2026-09\" rel=\"next\""),
+        "{august}"
+    );
+    // Forward into the snapshot's months, whose pages come from it.
+    let september = page_until(&app, "/history/2026-09", |b| {
+        b.contains("<h1>September 2026</h1>")
+    })
+    .await;
+    assert!(
+        september.contains("href=\"/history/2026-08\" rel=\"prev\""),
+        "{september}"
+    );
+    let november = page_until(&app, "/history/2026-11", |b| b.contains("Recent blip 0")).await;
+    assert!(
+        !november.contains("rel=\"next\""),
+        "no month after the current one"
+    );
+
+    // March 2025, from the store: the incident and the maintenance, where the history begins.
+    let march = page_until(&app, "/history/2025-03", |b| {
+        b.contains("Old database outage")
+    })
+    .await;
+    assert!(march.contains("<h1>March 2025</h1>"), "{march}");
+    assert!(march.contains("Old storage upgrade"), "{march}");
+    assert!(march.contains("lasted"), "{march}");
+    assert!(march.contains("Affected: Public API"), "{march}");
+    assert!(
+        march.contains("href=\"/history/2025-04\" rel=\"next\""),
+        "{march}"
+    );
+    assert!(
+        !march.contains("rel=\"prev\""),
+        "nothing before March 2025: {march}"
+    );
+    let short_id = old["short_id"].as_str().unwrap();
+    assert!(
+        march.contains(&format!("href=\"/incidents/{short_id}\"")),
+        "{march}"
+    );
+    assert!(
+        march.contains(&format!("href=\"/incidents/{}\"", id(&window))),
+        "{march}"
+    );
+
+    // Its links open the incident and the maintenance, though the snapshot forgot them.
+    let page = page_until(&app, &format!("/incidents/{short_id}"), |b| {
+        b.contains("<h1>Old database outage</h1>")
+    })
+    .await;
+    assert!(page.contains("Fixed."), "{page}");
+    page_until(&app, &format!("/incidents/{}", id(&old)), |b| {
+        b.contains("<h1>Old database outage</h1>")
+    })
+    .await;
+    page_until(&app, &format!("/incidents/{}", id(&window)), |b| {
+        b.contains("<h1>Old storage upgrade</h1>")
+    })
+    .await;
+
+    // Before the first incident: an empty month that says where the history begins.
+    let before = page_until(&app, "/history/2024-12", |b| {
+        b.contains("<h1>December 2024</h1>")
+    })
+    .await;
+    assert!(
+        before.contains(
+            "Nothing was reported in December 2024: the history of this page begins in March 2025."
+        ),
+        "{before}"
+    );
+    assert!(
+        before.contains("<a href=\"/history/2025-03\">Go to March 2025</a>"),
+        "{before}"
+    );
+    assert!(!before.contains("rel=\"prev\""), "{before}");
+
+    // Not months of the history.
+    for path in [
+        "/history/2026-13",
+        "/history/2026-00",
+        "/history/2026-1",
+        "/history/2026-12",
+        "/history/2099-01",
+        "/history/1969-12",
+        "/history/november",
+        "/history/2026-11-01",
+        "/incidents/zzzzzzzzzzzz",
+    ] {
+        let resp = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
+        let body = resp.text().await.unwrap();
+        assert!(body.contains("<h1>Page not found</h1>"), "{path}: {body}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_month_by_month_sqlite() {
+    history_month_by_month_story(common::app::Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_month_by_month_postgres() {
+    history_month_by_month_story(common::app::Db::Postgres).await;
+}

@@ -5,9 +5,15 @@
 //!   touches no other test. While it is cut, the page and `/api/v2` answer 200 with the last
 //!   state, `/readyz` is 503, writes get a 503 JSON error; when it returns, a new write shows
 //!   without a restart. A restart while it is cut serves the snapshot from disk.
-//! - SQLite: the database file replaced by a directory (root ignores permissions, so a
-//!   `chmod` would not do) while Pharos is stopped; it starts, serves the snapshot from disk,
-//!   and resumes by itself when the file is back.
+//! - SQLite, away while Pharos runs: its files moved out of the data folder, then moved back
+//!   (see `sqlite_away_at_run_time_keeps_the_page_up_and_resumes` for why this is the outage
+//!   to make); the same promises as PostgreSQL's.
+//! - SQLite away at start: its files moved away and a folder put in their place while Pharos
+//!   is stopped; it starts, serves the snapshot from disk, and resumes by itself when the file
+//!   is back.
+//! - SQLite locked by another process (a backup, a `sqlite3` shell with a transaction open):
+//!   not an outage for readers (WAL lets them read), but writes get a 503 after the short
+//!   busy timeout instead of hanging, and go through once the lock is released.
 //!
 //! No fixed sleeps: every wait polls with a deadline.
 
@@ -17,7 +23,7 @@ use common::process::{pharos, run, Server};
 use common::proxy::Proxy;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -215,11 +221,131 @@ async fn postgres_outage_keeps_the_page_up_and_resumes() {
     server.terminate().assert_success("stop");
 }
 
+/// Makes the SQLite database at `db` unreachable: its files (with the WAL and shared-memory
+/// files) move to `away`. Root ignores permissions, so a `chmod` would not do.
+fn move_away(db: &Path, away: &Path) {
+    std::fs::create_dir_all(away).unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let file = db.with_file_name(format!("pharos.db{suffix}"));
+        if file.exists() {
+            std::fs::rename(&file, away.join(format!("pharos.db{suffix}"))).unwrap();
+        }
+    }
+}
+
+/// Puts back what [`move_away`] took, in place of a folder put there meanwhile.
+fn bring_back(db: &Path, away: &Path) {
+    if db.is_dir() {
+        std::fs::remove_dir(db).unwrap();
+    }
+    for entry in std::fs::read_dir(away).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::rename(entry.path(), db.with_file_name(entry.file_name())).unwrap();
+    }
+}
+
+fn sqlite_database(dir: &Path) -> (PathBuf, String) {
+    let db = dir.join("data").join("pharos.db");
+    let url = format!("sqlite://{}", db.display());
+    (db, url)
+}
+
+/// SQLite away while `pharos serve` runs, the case the PostgreSQL test covers with its proxy.
+///
+/// Why moving the files away: it is what happens to a running server when its volume is
+/// unmounted or the file is deleted or restored by hand, and it is reliable. What else was
+/// tried, from another process: a write lock blocks only writers (in WAL mode readers do not
+/// wait), so it is no outage for reads (`sqlite_locked_by_another_process_...` below covers
+/// it); `PRAGMA locking_mode = EXCLUSIVE` cannot even be taken while Pharos's connections
+/// hold their shared lock on the file (SQLITE_BUSY at once); holding the WAL index's locks
+/// blocks reads only after SQLite's ten seconds of retries, with SQLITE_PROTOCOL. And an
+/// open connection keeps using a file that was moved, which is why Pharos checks that its file
+/// is still at its path before it hands out a connection (`store/sql/mod.rs`): without that,
+/// this outage would go unnoticed and what was written meanwhile would be lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_away_at_run_time_keeps_the_page_up_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, url) = sqlite_database(dir.path());
+    let token = create_token(dir.path(), &url);
+    let server = serve(dir.path(), &url);
+    let component = seed(&server, &token).await;
+
+    let away = dir.path().join("away");
+    move_away(&db, &away);
+    assert_serving_last_state(&server, &token, &component).await;
+    // No new, empty database was made in its place meanwhile.
+    assert!(!db.exists(), "nothing at {}", db.display());
+
+    bring_back(&db, &away);
+    assert_resumes(&server, &token, &component, "After the outage").await;
+    // The same process served it all: no restart.
+    assert_eq!(
+        server.call(None, Method::GET, "/healthz", None).await.0,
+        StatusCode::OK
+    );
+    server.terminate().assert_success("stop");
+}
+
+/// Another process holds SQLite's write lock (a backup, a `sqlite3` shell with a transaction
+/// open): readers go on (WAL), so the page stays live and `/readyz` stays 200, but a write
+/// waits only the short busy timeout before it gets a 503, and goes through once the lock is
+/// released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_locked_by_another_process_refuses_writes_quickly_and_resumes() {
+    use sqlx::{Connection, Executor};
+    let dir = tempfile::tempdir().unwrap();
+    let (_db, url) = sqlite_database(dir.path());
+    let token = create_token(dir.path(), &url);
+    let server = serve(dir.path(), &url);
+    let component = seed(&server, &token).await;
+
+    let mut holder = sqlx::sqlite::SqliteConnection::connect(&url)
+        .await
+        .expect("connect");
+    holder
+        .execute("BEGIN IMMEDIATE")
+        .await
+        .expect("take the write lock");
+
+    let started = Instant::now();
+    let (status, body) = server
+        .call(
+            Some(&token),
+            Method::POST,
+            "/api/v1/incidents",
+            Some(
+                json!({"name": "During", "body": "x", "components": {&component: "major_outage"}}),
+            ),
+        )
+        .await;
+    let waited = started.elapsed();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "database_unavailable", "{body}");
+    // A bound on a setting, not a speed target: the write waits out the 3 s busy timeout (and
+    // any write queued before it), where a long timeout would keep a responder waiting.
+    assert!(waited < Duration::from_secs(9), "a write waited {waited:?}");
+
+    assert_eq!(
+        server.call(None, Method::GET, "/readyz", None).await.0,
+        StatusCode::OK
+    );
+    let (status, body) = summary(&server).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        incident_names(&body).contains(&"Before the outage".to_string()),
+        "{body}"
+    );
+
+    holder.execute("ROLLBACK").await.expect("release the lock");
+    holder.close().await.expect("close");
+    assert_resumes(&server, &token, &component, "After the lock").await;
+    server.terminate().assert_success("stop");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_away_at_start_serves_the_snapshot_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("data").join("pharos.db");
-    let url = format!("sqlite://{}", db.display());
+    let (db, url) = sqlite_database(dir.path());
     let token = create_token(dir.path(), &url);
     let server = serve(dir.path(), &url);
     let component = seed(&server, &token).await;
@@ -229,26 +355,17 @@ async fn sqlite_away_at_start_serves_the_snapshot_and_resumes() {
         "snapshot written on stop"
     );
 
-    // Make the database unreachable: its path is now a directory.
     let away = dir.path().join("away");
-    std::fs::create_dir(&away).unwrap();
-    for suffix in ["", "-wal", "-shm"] {
-        let file = db.with_file_name(format!("pharos.db{suffix}"));
-        if file.exists() {
-            std::fs::rename(&file, away.join(format!("pharos.db{suffix}"))).unwrap();
-        }
-    }
+    move_away(&db, &away);
+    // A missing file at start is a first start, which creates the database: a folder in its
+    // place keeps it away.
     std::fs::create_dir(&db).unwrap();
 
     let server = serve(dir.path(), &url);
     assert_serving_last_state(&server, &token, &component).await;
 
     // The file comes back: Pharos notices on its own.
-    std::fs::remove_dir(&db).unwrap();
-    for entry in std::fs::read_dir(&away).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::rename(entry.path(), db.with_file_name(entry.file_name())).unwrap();
-    }
+    bring_back(&db, &away);
     assert_resumes(&server, &token, &component, "After the outage").await;
     server.terminate().assert_success("stop");
 }

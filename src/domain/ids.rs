@@ -86,6 +86,23 @@ id_type!(
     /// Identifies an API token (the public part of the token string).
     TokenId
 );
+id_type!(
+    /// Identifies a notification channel (a team's chat, pager, mailing list or webhook).
+    ChannelId
+);
+id_type!(
+    /// Identifies a subscriber (an email address or webhook URL that follows the page).
+    SubscriberId
+);
+id_type!(
+    /// Identifies an escalation policy.
+    EscalationPolicyId
+);
+id_type!(
+    /// Identifies one escalation (a policy running for one incident, monitor or vendor
+    /// incident).
+    EscalationId
+);
 
 /// A short, URL-friendly id for incident links (`/incidents/{short_id}`), in the style of
 /// Statuspage's 12-character ids. Random, lower-case base-36.

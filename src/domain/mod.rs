@@ -9,8 +9,9 @@ pub mod status;
 pub mod time;
 
 pub use ids::{
-    ComponentGroupId, ComponentId, DependencyId, IncidentId, IncidentUpdateId, MaintenanceId,
-    MonitorId, TokenId, VendorComponentId, VendorId, VendorIncidentId,
+    ChannelId, ComponentGroupId, ComponentId, DependencyId, EscalationId, EscalationPolicyId,
+    IncidentId, IncidentUpdateId, MaintenanceId, MonitorId, SubscriberId, TokenId,
+    VendorComponentId, VendorId, VendorIncidentId,
 };
 pub use status::{
     ComponentStatus, EnumParseError, IncidentImpact, IncidentStatus, MaintenanceStatus, ManagedBy,

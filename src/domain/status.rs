@@ -3,11 +3,6 @@
 //! `as_str` (the form used in JSON, SQL and the CLI) and a `FromStr` that names the allowed
 //! values when it fails.
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
-use utoipa::ToSchema;
-
 /// An unknown value for one of the enums below.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("unknown {kind} `{value}`; expected one of: {expected}")]
@@ -20,7 +15,10 @@ pub struct EnumParseError {
 macro_rules! string_enum {
     ($(#[$doc:meta])* $name:ident, $kind:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, Hash,
+            ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema,
+        )]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
             $($variant),+
@@ -36,18 +34,18 @@ macro_rules! string_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
-        impl FromStr for $name {
-            type Err = EnumParseError;
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::domain::status::EnumParseError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(EnumParseError {
+                    _ => Err($crate::domain::status::EnumParseError {
                         kind: $kind,
                         value: s.to_string(),
                         expected: [$($text),+].join(", "),
@@ -57,6 +55,8 @@ macro_rules! string_enum {
         }
     };
 }
+/// The closed sets of other modules (notifications, escalation) are declared the same way.
+pub(crate) use string_enum;
 
 string_enum!(
     /// The status of a component, as Statuspage names it.

@@ -28,6 +28,15 @@ impl Actor {
     pub fn config() -> Self {
         Actor("config".into())
     }
+    /// A change an anonymous reader made from the status page (subscribing, confirming,
+    /// unsubscribing through a signed link).
+    pub fn reader() -> Self {
+        Actor("reader".into())
+    }
+    /// An acknowledgement through the signed link in an escalation message.
+    pub fn acknowledge_link() -> Self {
+        Actor("link".into())
+    }
     /// A change Pharos made on its own (a maintenance window opening, a monitor deciding).
     pub fn system() -> Self {
         Actor("pharos".into())
@@ -111,6 +120,22 @@ event_kinds! {
     IncidentDraftCreated => "incident_draft.created",
     IncidentDraftPublished => "incident_draft.published",
     IncidentDraftDismissed => "incident_draft.dismissed",
+    ChannelCreated => "channel.created",
+    ChannelUpdated => "channel.updated",
+    ChannelDeleted => "channel.deleted",
+    SubscriberCreated => "subscriber.created",
+    SubscriberConfirmed => "subscriber.confirmed",
+    SubscriberUpdated => "subscriber.updated",
+    SubscriberDeleted => "subscriber.deleted",
+    DeliveryRetried => "delivery.retried",
+    EscalationPolicyCreated => "escalation_policy.created",
+    EscalationPolicyUpdated => "escalation_policy.updated",
+    EscalationPolicyDeleted => "escalation_policy.deleted",
+    EscalationStarted => "escalation.started",
+    EscalationEscalated => "escalation.escalated",
+    EscalationAcknowledged => "escalation.acknowledged",
+    EscalationResolved => "escalation.resolved",
+    EscalationExhausted => "escalation.exhausted",
 }
 
 impl fmt::Display for EventKind {

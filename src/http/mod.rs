@@ -51,6 +51,14 @@ pub struct AppState {
     pub vendors_public: bool,
     /// Rendered vendor pages, each read from the database at most every few seconds.
     pub vendor_pages: Arc<public::html::vendors::VendorPages>,
+    /// Old months of the history and their incidents, read from the database at most every
+    /// few seconds.
+    pub history_pages: Arc<public::html::history::HistoryPages>,
+    /// The notification engine's handle ("send test", the alarm, signed links); none when
+    /// notifications are off.
+    pub notifications: Option<crate::notify::worker::Notifications>,
+    /// Subscription requests from the page, counted per client and per address.
+    pub subscribe_limits: Arc<public::html::subscribe::SubscribeLimits>,
 }
 
 /// Every route, with the OpenAPI description each handler carries. With a state, `/api/v1`
@@ -98,6 +106,41 @@ fn routes(auth_state: Option<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(vendors::drafts))
         .routes(routes!(vendors::publish_draft))
         .routes(routes!(vendors::dismiss_draft))
+        .routes(routes!(
+            notifications::list_channels,
+            notifications::create_channel
+        ))
+        .routes(routes!(
+            notifications::get_channel,
+            notifications::update_channel,
+            notifications::delete_channel
+        ))
+        .routes(routes!(notifications::test_channel))
+        .routes(routes!(
+            notifications::list_subscribers,
+            notifications::create_subscriber
+        ))
+        .routes(routes!(
+            notifications::get_subscriber,
+            notifications::update_subscriber,
+            notifications::delete_subscriber
+        ))
+        .routes(routes!(notifications::list_deliveries))
+        .routes(routes!(notifications::get_delivery))
+        .routes(routes!(notifications::retry_delivery))
+        .routes(routes!(notifications::status))
+        .routes(routes!(
+            notifications::list_policies,
+            notifications::create_policy
+        ))
+        .routes(routes!(
+            notifications::get_policy,
+            notifications::update_policy,
+            notifications::delete_policy
+        ))
+        .routes(routes!(notifications::list_escalations))
+        .routes(routes!(notifications::get_escalation))
+        .routes(routes!(notifications::acknowledge_escalation))
         .routes(routes!(events::list));
     let api = match auth_state {
         Some(state) => api.route_layer(middleware::from_fn_with_state(state, auth::require_token)),
@@ -118,12 +161,28 @@ fn routes(auth_state: Option<AppState>) -> OpenApiRouter<AppState> {
         // HTML pages (public/html.rs):
         .routes(routes!(public::html::index))
         .routes(routes!(public::html::history))
+        .routes(routes!(public::html::history::month))
         .routes(routes!(public::html::incident))
         .routes(routes!(public::html::embed))
         .routes(routes!(public::html::vendors::list))
         .routes(routes!(public::html::vendors::vendor))
         .routes(routes!(public::html::vendors::incident))
         .routes(routes!(public::html::vendors::atom))
+        .routes(routes!(public::html::monitors::page))
+        .routes(routes!(public::html::monitors::latency_chart))
+        .routes(routes!(
+            public::html::subscribe::subscribe_form,
+            public::html::subscribe::subscribe
+        ))
+        .routes(routes!(public::html::subscribe::confirm))
+        .routes(routes!(
+            public::html::subscribe::acknowledge_page,
+            public::html::subscribe::acknowledge
+        ))
+        .routes(routes!(
+            public::html::subscribe::unsubscribe_page,
+            public::html::subscribe::unsubscribe
+        ))
         .routes(routes!(public::html::stylesheet))
         .routes(routes!(public::html::script))
         .routes(routes!(public::html::theme))

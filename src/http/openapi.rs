@@ -25,6 +25,7 @@ use utoipa::{OpenApi as _, ToSchema};
         (name = "incidents", description = "Incidents and their update timeline"),
         (name = "maintenances", description = "Scheduled maintenance windows"),
         (name = "events", description = "The append-only event log"),
+        (name = "notifications", description = "Channels, subscribers, the delivery outbox and its dead letters, and the pipeline's health"),
         (name = "public", description = "The Statuspage-compatible public API; no token needed"),
         (name = "operations", description = "Health, readiness, metrics and this document; no token needed"),
     )

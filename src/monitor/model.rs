@@ -151,6 +151,14 @@ impl Monitor {
     }
 }
 
+/// A monitor as the public side names it: its id (for its page) and name, nothing of what it
+/// checks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonitorRef {
+    pub id: MonitorId,
+    pub name: String,
+}
+
 /// What creating a monitor takes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewMonitor {

@@ -2,10 +2,12 @@
 //! hands them to the store.
 //!
 //! One task owns the schedule (a heap of due times) and every monitor's [`Memory`]; checks
-//! run as their own tasks, bounded by a semaphore and by their timeout, so a hanging target
-//! delays nothing else. Due times advance by whole intervals from a phase derived from the
-//! monitor's id (spread evenly, no thundering herd after a restart, no cumulative drift); a
-//! check still running when its next turn comes skips that turn instead of overlapping.
+//! run as their own tasks, bounded by their timeout and by [`CheckLimits`]: a number of
+//! checks at once overall, and a smaller number against any one target host, so a hanging
+//! target delays nothing else and a thousand monitors of one site never open a thousand
+//! connections to it at once. Due times advance by whole intervals from a phase derived from
+//! the monitor's id (spread evenly, no thundering herd after a restart, no cumulative drift);
+//! a check still running when its next turn comes skips that turn instead of overlapping.
 //!
 //! Results and verdicts go to one writer task in order: results are written in batches
 //! (every second or 500 results), transitions one by one through
@@ -31,6 +33,34 @@ use tokio::time::Instant;
 
 /// Checks running at once, across all monitors.
 pub const DEFAULT_CONCURRENCY: usize = 2048;
+/// Checks running at once against one target host.
+pub const DEFAULT_PER_HOST: usize = 32;
+
+/// How many checks may run at once (`[monitoring] max_concurrent_checks` and
+/// `max_checks_per_host`).
+///
+/// A check first waits for a slot of its host, then for one of the global slots, so checks
+/// queued behind a slow host never hold global slots that other hosts' checks need. While it
+/// waits, its monitor's later turns are skipped (a check never overlaps itself), and the wait
+/// shows in the scheduling lag, which runs to the check's real start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckLimits {
+    /// Across all monitors.
+    pub max_concurrent: usize,
+    /// Against any one target host (by name as written, whatever its port); push monitors
+    /// and DNS checks through the system's resolvers have no host and only the global limit.
+    pub per_host: usize,
+}
+
+impl Default for CheckLimits {
+    fn default() -> Self {
+        CheckLimits {
+            max_concurrent: DEFAULT_CONCURRENCY,
+            per_host: DEFAULT_PER_HOST,
+        }
+    }
+}
+
 /// Results kept in memory while the database is away; beyond this they go to disk (see
 /// `spill`).
 const MAX_BUFFERED: usize = 100_000;
@@ -59,6 +89,8 @@ impl Monitors {
 
 struct Entry {
     monitor: Arc<Monitor>,
+    /// The slots of the monitor's target host, shared with the other monitors of that host.
+    host_slots: Option<Arc<Semaphore>>,
     memory: Memory,
     /// Bumped on every reload; results and timers of an older generation are dropped.
     generation: u64,
@@ -77,7 +109,7 @@ pub struct Scheduler {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     commands: mpsc::Receiver<Command>,
-    concurrency: usize,
+    limits: CheckLimits,
     /// Where results the database could not take are kept (the data folder); none keeps them
     /// in memory only.
     spill_dir: Option<std::path::PathBuf>,
@@ -95,11 +127,20 @@ impl Scheduler {
                 store,
                 clock,
                 commands: rx,
-                concurrency: DEFAULT_CONCURRENCY,
+                limits: CheckLimits::default(),
                 spill_dir,
             },
             Monitors { commands: tx },
         )
+    }
+
+    /// Replaces the default limits on checks running at once (each at least 1).
+    pub fn with_limits(mut self, limits: CheckLimits) -> Scheduler {
+        self.limits = CheckLimits {
+            max_concurrent: limits.max_concurrent.max(1),
+            per_host: limits.per_host.max(1),
+        };
+        self
     }
 
     /// Runs until `stop` turns true. Waits for `db_ready` before loading the monitors.
@@ -133,7 +174,9 @@ impl Scheduler {
             entries: HashMap::new(),
             heap: BinaryHeap::new(),
             next_generation: 0,
-            permits: Arc::new(Semaphore::new(self.concurrency)),
+            permits: Arc::new(Semaphore::new(self.limits.max_concurrent)),
+            per_host: self.limits.per_host,
+            hosts: HashMap::new(),
             write: write_tx,
             cursor,
             lag_max_us: Arc::default(),
@@ -187,6 +230,10 @@ struct Engine {
     heap: BinaryHeap<Reverse<(Instant, u64, MonitorId)>>,
     next_generation: u64,
     permits: Arc<Semaphore>,
+    /// Slots per target host ([`CheckLimits::per_host`]), held by the entries of that host's
+    /// monitors: a host's semaphore goes when its last monitor does.
+    per_host: usize,
+    hosts: HashMap<String, std::sync::Weak<Semaphore>>,
     write: mpsc::Sender<WriteJob>,
     cursor: i64,
     /// The largest scheduling lag since start, in seconds: the histogram's quantiles cover
@@ -207,6 +254,8 @@ impl Engine {
     /// Adds or replaces a monitor, keeping what still applies of the old entry.
     fn upsert(&mut self, monitor: Monitor) {
         let id = monitor.id;
+        // Before the old entry goes, so a host keeps its one semaphore across an edit.
+        let host_slots = self.host_slots(&monitor.check);
         self.next_generation += 1;
         let generation = self.next_generation;
         let now = Instant::now();
@@ -240,6 +289,7 @@ impl Engine {
             id,
             Entry {
                 monitor: Arc::new(monitor),
+                host_slots,
                 memory,
                 generation,
                 running: false,
@@ -249,6 +299,21 @@ impl Engine {
         if !paused {
             self.heap.push(Reverse((due, generation, id)));
         }
+    }
+
+    /// The slots of the check's target host, shared by every monitor of that host.
+    fn host_slots(&mut self, check: &Check) -> Option<Arc<Semaphore>> {
+        let host = target_host(check)?;
+        if let Some(slots) = self.hosts.get(&host).and_then(std::sync::Weak::upgrade) {
+            return Some(slots);
+        }
+        // Forget the hosts no monitor checks any more before the map grows.
+        if self.hosts.len() >= 2 * self.entries.len().max(64) {
+            self.hosts.retain(|_, slots| slots.strong_count() > 0);
+        }
+        let slots = Arc::new(Semaphore::new(self.per_host));
+        self.hosts.insert(host, Arc::downgrade(&slots));
+        Some(slots)
     }
 
     /// Starts every check that is due.
@@ -303,11 +368,24 @@ impl Engine {
             }
             entry.running = true;
             let monitor = entry.monitor.clone();
+            let host_slots = entry.host_slots.clone();
             let permits = self.permits.clone();
             let done = done.clone();
             let clock = self.clock.clone();
             let lag_max = self.lag_max_us.clone();
             tokio::spawn(async move {
+                // The host's slot first: a check queued behind its busy host holds no global
+                // slot meanwhile. The semaphores are never closed, so acquiring cannot fail.
+                let _host_permit = match host_slots {
+                    Some(slots) => match slots.clone().try_acquire_owned() {
+                        Ok(permit) => Some(permit),
+                        Err(_) => {
+                            metrics::counter!("pharos_monitor_host_limit_waits_total").increment(1);
+                            slots.acquire_owned().await.ok()
+                        }
+                    },
+                    None => None,
+                };
                 let _permit = permits.acquire_owned().await;
                 // Lag runs to the check's real start, after any wait for a free slot.
                 record_lag(&lag_max, due);
@@ -439,6 +517,29 @@ impl Engine {
             }
         }
     }
+}
+
+/// The host a check connects to, lower case, for the per-host limit: the URL's host for
+/// HTTP, the host for TCP, TLS and ICMP, the resolver for DNS when one is chosen. None for
+/// push monitors (nothing is probed) and DNS through the system's resolvers.
+pub fn target_host(check: &Check) -> Option<String> {
+    let host = match check {
+        Check::Http(c) => url::Url::parse(&c.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))?,
+        Check::Tcp(c) => c.host.clone(),
+        Check::Tls(c) => c.host.clone(),
+        Check::Icmp(c) => c.host.clone(),
+        Check::Dns(c) => c.resolver.clone()?,
+        Check::Push(_) => return None,
+    };
+    let host = host
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    (!host.is_empty()).then_some(host)
 }
 
 /// Records how late a check starts against its due time (in the histogram and the maximum).
@@ -578,4 +679,59 @@ async fn drain(store: &dyn Store, pending: &mut Queue) -> Result<(), StoreError>
         pending.consume(1);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(json: serde_json::Value) -> Check {
+        serde_json::from_value(json).expect("check settings")
+    }
+
+    #[test]
+    fn checks_of_one_host_share_its_limit_whatever_the_port_or_spelling() {
+        let cases = [
+            (
+                serde_json::json!({"kind": "http", "url": "https://API.example.com:8443/health"}),
+                Some("api.example.com"),
+            ),
+            (
+                serde_json::json!({"kind": "http", "url": "http://[::1]:8080/"}),
+                Some("::1"),
+            ),
+            (
+                serde_json::json!({"kind": "tcp", "host": "Db.Example.com.", "port": 5432}),
+                Some("db.example.com"),
+            ),
+            (
+                serde_json::json!({"kind": "tls", "host": "api.example.com"}),
+                Some("api.example.com"),
+            ),
+            (
+                serde_json::json!({"kind": "icmp", "host": "[fe80::1]"}),
+                Some("fe80::1"),
+            ),
+            (
+                serde_json::json!({"kind": "dns", "name": "example.com", "resolver": "10.0.0.53"}),
+                Some("10.0.0.53"),
+            ),
+            (
+                serde_json::json!({"kind": "dns", "name": "example.com"}),
+                None,
+            ),
+            (serde_json::json!({"kind": "push"}), None),
+            (
+                serde_json::json!({"kind": "http", "url": "not a url"}),
+                None,
+            ),
+        ];
+        for (settings, want) in cases {
+            assert_eq!(
+                target_host(&check(settings.clone())).as_deref(),
+                want,
+                "{settings}"
+            );
+        }
+    }
 }

@@ -1,17 +1,17 @@
 //! Builds a [`PublicState`] from the store: a handful of queries, run by the projector whenever
-//! the event log moves (never per request).
+//! the event log moves (never per request). The uptime bars come from the components' status
+//! history, which the previous build hands on ([`StatusHistory`]): a build then reads only the
+//! events since, not 90 days of history for every component.
 
-use super::uptime::{self, DAYS};
+use super::uptime::{self, StatusHistory, Window};
 use super::{PageInfo, PublicState};
-use crate::domain::model::ComponentStatusChange;
-use crate::domain::{ComponentId, Timestamp};
+use crate::domain::Timestamp;
 use crate::store::{IncidentFilter, Page, PageRequest, Store, StoreResult};
-use chrono::{Duration, NaiveDate};
 use std::collections::BTreeMap;
 use std::future::Future;
 
 /// Resolved incidents kept besides the open ones: at least this many, and all of the last
-/// [`DAYS`] days (the uptime bars' tooltips name them).
+/// [`uptime::DAYS`] days (the uptime bars' tooltips name them).
 pub const RECENT_INCIDENTS: usize = 50;
 /// Completed maintenances kept, besides every upcoming and active one.
 pub const RECENT_MAINTENANCES: usize = 50;
@@ -37,19 +37,60 @@ where
     }
 }
 
-/// Reads everything public. `as_of_seq` is read first, so the state includes at least every
-/// event up to it (a later event may be included too; the next build covers it either way).
+/// Reads everything public, the status history in full. `as_of_seq` is read first, so the
+/// state includes at least every event up to it (a later event may be included too; the next
+/// build covers it either way).
 pub async fn build(store: &dyn Store, page: PageInfo, now: Timestamp) -> StoreResult<PublicState> {
+    Ok(build_from(store, page, now, None).await?.0)
+}
+
+/// The status history as of `as_of_seq`: `previous` brought up to date with the events since,
+/// when it may be ([`StatusHistory::usable`]), else read from the store; trimmed to the window
+/// of a build at `now`.
+pub async fn status_history(
+    store: &dyn Store,
+    as_of_seq: i64,
+    now: Timestamp,
+    tz: chrono_tz::Tz,
+    previous: Option<&StatusHistory>,
+) -> StoreResult<StatusHistory> {
+    let window_start = Window::start(now, tz);
+    if let Some(previous) = previous.filter(|p| p.usable(as_of_seq, now)) {
+        let mut history = previous.clone();
+        while history.seq < as_of_seq {
+            let events = store.list_events(history.seq, 500).await?;
+            let Some(last) = events.last().map(|e| e.seq) else {
+                break;
+            };
+            for event in events.iter().filter(|e| e.seq <= as_of_seq) {
+                history.apply(event);
+            }
+            history.seq = last.min(as_of_seq);
+        }
+        if history.seq == as_of_seq {
+            history.trim(window_start);
+            return Ok(history);
+        }
+    }
+    let rows = store.status_changes_window(window_start).await?;
+    Ok(StatusHistory::read(as_of_seq, now, rows))
+}
+
+/// [`build`], going on from the status history of the previous build; returns the state and
+/// the history, for the next build.
+pub async fn build_from(
+    store: &dyn Store,
+    page: PageInfo,
+    now: Timestamp,
+    previous: Option<&StatusHistory>,
+) -> StoreResult<(PublicState, StatusHistory)> {
     let as_of_seq = store.last_event_seq().await?;
     let groups = all_pages(|p| store.list_groups(p)).await?;
     let components = all_pages(|p| store.list_components(p)).await?;
 
     // Days are the page's days: the window starts at local midnight, 89 days before today.
     let tz = page.tz();
-    let window_start = Timestamp::from_datetime(uptime::midnight(
-        now.0.with_timezone(&tz).date_naive() - Duration::days(DAYS - 1),
-        tz,
-    ));
+    let window_start = Window::start(now, tz);
     let mut incidents =
         all_pages(|p| store.list_incidents(IncidentFilter { open: Some(true) }, p)).await?;
     let mut cursor = None;
@@ -93,21 +134,8 @@ pub async fn build(store: &dyn Store, page: PageInfo, now: Timestamp) -> StoreRe
         })
         .collect();
 
-    let mut changes: BTreeMap<ComponentId, Vec<ComponentStatusChange>> = BTreeMap::new();
-    for change in store.status_changes_window(window_start).await? {
-        changes.entry(change.component_id).or_default().push(change);
-    }
-    let uptime = components
-        .iter()
-        .map(|c| {
-            let start = c
-                .start_date
-                .as_deref()
-                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-            let history = changes.get(&c.id).map(Vec::as_slice).unwrap_or(&[]);
-            (c.id, uptime::compute(history, start, now, tz))
-        })
-        .collect();
+    let history = status_history(store, as_of_seq, now, tz, previous).await?;
+    let uptime = uptime::bars(&components, &history, now, tz);
 
     let checks = store
         .component_checks()
@@ -131,7 +159,7 @@ pub async fn build(store: &dyn Store, page: PageInfo, now: Timestamp) -> StoreRe
         .map(|d| d.vendor_id)
         .collect();
 
-    Ok(PublicState {
+    let state = PublicState {
         page,
         built_at: now,
         as_of_seq,
@@ -144,5 +172,6 @@ pub async fn build(store: &dyn Store, page: PageInfo, now: Timestamp) -> StoreRe
         upstream,
         depended_on,
         vendors_followed: store.any_vendor_enabled().await?,
-    })
+    };
+    Ok((state, history))
 }

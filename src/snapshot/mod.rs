@@ -302,6 +302,10 @@ pub struct Snapshot {
     pub state: Arc<PublicState>,
     /// Set when the database could not be reached: the page says "status as of ...".
     pub stale_since: Option<Timestamp>,
+    /// The status history the state's uptime bars were computed from, handed to the next
+    /// build so it reads only the events since (see [`uptime::StatusHistory`]); none for a
+    /// state loaded from disk.
+    pub history: Option<Arc<uptime::StatusHistory>>,
     // A std RwLock: held only for a map lookup or insert, never across an await. After the
     // projector warms the hot responses, requests only take the read lock.
     rendered: RwLock<HashMap<String, Arc<Rendered>>>,
@@ -312,8 +316,15 @@ impl Snapshot {
         Snapshot {
             state,
             stale_since,
+            history: None,
             rendered: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// The snapshot with the status history its bars were computed from.
+    pub fn with_history(mut self, history: Option<Arc<uptime::StatusHistory>>) -> Snapshot {
+        self.history = history;
+        self
     }
 
     /// The response under `key`, rendering it with `render` the first time. `None` when the

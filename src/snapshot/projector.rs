@@ -9,6 +9,7 @@
 //! the mark. It must not hold a snapshot lock across an await, and it never blocks requests:
 //! they read whichever snapshot is current.
 
+use super::uptime::StatusHistory;
 use super::{build, PageInfo, PublicState, Snapshot, SnapshotCell};
 use crate::clock::Clock;
 use crate::store::{Store, StoreError};
@@ -44,10 +45,19 @@ pub struct Projector {
 }
 
 impl Projector {
-    /// Rebuilds from the store and swaps the result in.
+    /// Rebuilds from the store (going on from the current snapshot's status history) and
+    /// swaps the result in.
     pub async fn refresh(&self) -> Result<(), StoreError> {
-        let state = build::build(self.store.as_ref(), self.page.clone(), self.clock.now()).await?;
-        self.install(Arc::new(state), None).await;
+        let previous = self.cell.load_full();
+        let (state, history) = build::build_from(
+            self.store.as_ref(),
+            self.page.clone(),
+            self.clock.now(),
+            previous.history.as_deref(),
+        )
+        .await?;
+        self.install(Arc::new(state), None, Some(Arc::new(history)))
+            .await;
         Ok(())
     }
 
@@ -56,8 +66,9 @@ impl Projector {
         &self,
         state: Arc<PublicState>,
         stale_since: Option<crate::domain::Timestamp>,
+        history: Option<Arc<StatusHistory>>,
     ) {
-        let snapshot = Arc::new(Snapshot::new(state, stale_since));
+        let snapshot = Arc::new(Snapshot::new(state, stale_since).with_history(history));
         let warm = self.warm.clone();
         let warmed = {
             let snapshot = snapshot.clone();
@@ -75,8 +86,12 @@ impl Projector {
         let current = self.cell.load_full();
         if current.stale_since.is_none() {
             tracing::warn!("database unreachable: serving the last public snapshot");
-            self.install(current.state.clone(), Some(self.clock.now()))
-                .await;
+            self.install(
+                current.state.clone(),
+                Some(self.clock.now()),
+                current.history.clone(),
+            )
+            .await;
         }
     }
 

@@ -24,8 +24,10 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
 
+mod notify;
 mod rollups;
 mod vendors;
+pub use notify::*;
 pub use rollups::*;
 pub use vendors::*;
 
@@ -52,6 +54,7 @@ macro_rules! store_conformance_checks {
                 incident_postmortem,
                 incident_delete_releases_holds,
                 incident_listing,
+                history_window,
                 maintenance_lifecycle,
                 maintenance_refusals,
                 maintenance_window_passed_entirely,
@@ -69,6 +72,10 @@ macro_rules! store_conformance_checks {
                 vendors_crud,
                 vendor_polls_round_trip,
                 reconcile_vendors,
+                channels_and_subscribers,
+                planning_fans_out_once,
+                outbox_claims_and_outcomes,
+                escalation_steps,
             ],
             shared: [concurrent_writes, concurrent_patches],
         }
@@ -2141,6 +2148,116 @@ pub async fn incident_listing(store: &dyn Store, clock: &ManualClock) {
         )
         .await;
     }
+}
+
+/// The history pages' read: incidents by when they started and maintenances by when they were
+/// scheduled to begin, within a window (its start included, its end not), latest first,
+/// complete, at most `limit` of each, and where the whole history begins.
+pub async fn history_window(store: &dyn Store, clock: &ManualClock) {
+    let at = |text: &str| Timestamp::parse(text).expect("a time");
+    let (from, until) = (at("2026-03-01T00:00:00Z"), at("2026-04-01T00:00:00Z"));
+    assert_eq!(
+        store.history_window(from, until, 10).await.expect("read"),
+        HistoryWindow::default(),
+        "an empty page has no history and no beginning"
+    );
+
+    let api = component(store, "API").await;
+    clock.set(at("2026-02-01T00:00:00Z"));
+    let mut windows = BTreeMap::new();
+    for (name, start) in [
+        ("before", "2026-02-28T23:00:00Z"),
+        ("early", "2026-03-10T08:00:00Z"),
+        ("late", "2026-03-31T23:00:00Z"),
+        ("after", "2026-04-01T00:00:00Z"),
+    ] {
+        let m = store
+            .create_maintenance(
+                new_maintenance(name, at(start), after(clock, Duration::days(70)), &[api.id]),
+                &actor(),
+            )
+            .await
+            .expect("schedule");
+        windows.insert(name, m.id);
+    }
+    let mut incidents = BTreeMap::new();
+    for (name, opened, started) in [
+        ("february", "2026-02-28T23:59:59Z", None),
+        ("first", "2026-03-01T00:00:00Z", None),
+        ("middle", "2026-03-15T12:00:00Z", None),
+        ("last", "2026-03-31T23:59:59Z", None),
+        ("april", "2026-04-01T00:00:00Z", None),
+        // Opened in April about a problem that began in March: it belongs to March.
+        (
+            "backdated",
+            "2026-04-10T00:00:00Z",
+            Some("2026-03-20T00:00:00Z"),
+        ),
+    ] {
+        clock.set(at(opened));
+        let mut input = new_incident(name, &[hold(api.id, ComponentStatus::PartialOutage)]);
+        input.started_at = started.map(at);
+        let incident = store.create_incident(input, &actor()).await.expect("open");
+        incidents.insert(name, incident.id);
+    }
+    clock.set(at("2026-05-01T00:00:00Z"));
+    for id in incidents.values() {
+        store
+            .resolve_incident(*id, Some("Fixed.".into()), &actor())
+            .await
+            .expect("resolve");
+    }
+
+    let march = store.history_window(from, until, 10).await.expect("read");
+    assert_eq!(
+        march.incidents.iter().map(|i| i.id).collect::<Vec<_>>(),
+        ["last", "backdated", "middle", "first"].map(|n| incidents[n]),
+        "incidents that started in March, latest first"
+    );
+    for incident in &march.incidents {
+        assert_eq!(
+            incident,
+            &store.get_incident(incident.id).await.expect("get"),
+            "a listed incident is complete (components and updates)"
+        );
+    }
+    assert_eq!(
+        march.maintenances.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [windows["late"], windows["early"]],
+        "maintenances scheduled to begin in March, latest first"
+    );
+    for m in &march.maintenances {
+        assert_eq!(
+            m,
+            &store.get_maintenance(m.id).await.expect("get"),
+            "a listed maintenance is complete"
+        );
+    }
+    assert_eq!(
+        march.earliest,
+        Some(at("2026-02-28T23:00:00Z")),
+        "the history begins with the earliest maintenance or incident"
+    );
+
+    let limited = store.history_window(from, until, 1).await.expect("read");
+    assert_eq!(limited.incidents.len(), 1, "at most `limit` incidents");
+    assert_eq!(limited.incidents[0].id, incidents["last"]);
+    assert_eq!(
+        limited.maintenances.len(),
+        1,
+        "at most `limit` maintenances"
+    );
+    assert_eq!(limited.maintenances[0].id, windows["late"]);
+
+    let quiet = store
+        .history_window(at("2025-01-01T00:00:00Z"), at("2025-02-01T00:00:00Z"), 10)
+        .await
+        .expect("read");
+    assert!(quiet.incidents.is_empty() && quiet.maintenances.is_empty());
+    assert_eq!(
+        quiet.earliest, march.earliest,
+        "a quiet month still knows the beginning"
+    );
 }
 
 /// A maintenance's life through `update_maintenance`: edits, starting by hand, verifying,

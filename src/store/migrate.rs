@@ -38,6 +38,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "vendors",
         sql: include_str!("migrations/0004_vendors.sql"),
     },
+    Migration {
+        version: 5,
+        name: "notifications",
+        sql: include_str!("migrations/0005_notifications.sql"),
+    },
 ];
 
 fn checksum(sql: &str) -> String {

@@ -19,6 +19,13 @@ use crate::events::Actor;
 use crate::monitor::evaluate::{Memory, Policy, Transition};
 use crate::monitor::model::{Check, CheckRecord, Monitor, MonitorPatch, NewMonitor};
 use crate::monitor::rollup::{Period, Rollup, RollupReport, Uptime};
+use crate::notify::escalation::{
+    Escalation, EscalationPolicy, EscalationState, NewPolicy, PolicyPatch,
+};
+use crate::notify::record::{
+    Channel, ChannelPatch, ClaimedDelivery, Delivery, DeliveryState, NewChannel, NewSubscriber,
+    OutboxStats, Outcome, PlanReport, Subscriber, SubscriberPatch, SubscriberTarget,
+};
 use crate::vendor::record::{
     Dependency, NewDependency, NewVendor, PollRecord, UpstreamProblem, Vendor, VendorChecked,
     VendorPatch, VendorProblems, VendorState,
@@ -187,6 +194,18 @@ pub struct IncidentFilter {
     pub open: Option<bool>,
 }
 
+/// The incidents and maintenances of a stretch of time, as the history pages show them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HistoryWindow {
+    /// Incidents that started in the stretch, latest first, with their updates.
+    pub incidents: Vec<Incident>,
+    /// Maintenances scheduled to begin in the stretch, latest first, with their updates.
+    pub maintenances: Vec<Maintenance>,
+    /// Where the page's history begins: the start of its earliest incident or the scheduled
+    /// start of its earliest maintenance, whenever that was. None when it has neither.
+    pub earliest: Option<Timestamp>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewMaintenance {
     pub name: String,
@@ -282,6 +301,10 @@ pub struct ComponentChecks {
     pub monitors: u32,
     /// The latest check of any of them; none before the first.
     pub last_checked_at: Option<Timestamp>,
+    /// Those monitors, by name, for links to their public pages. Absent from snapshots
+    /// written before monitor pages existed.
+    #[serde(default)]
+    pub monitor_refs: Vec<crate::monitor::model::MonitorRef>,
 }
 
 /// A check result with the monitor's memory after it, for [`Store::record_checks`].
@@ -391,6 +414,15 @@ pub trait Store: Send + Sync {
         filter: IncidentFilter,
         page: PageRequest,
     ) -> StoreResult<Page<Incident>>;
+    /// What the history pages show of `[from, until)`: the incidents that started in it and the
+    /// maintenances scheduled to begin in it, latest first, at most `limit` of each, and where
+    /// the whole history begins.
+    async fn history_window(
+        &self,
+        from: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<HistoryWindow>;
 
     // maintenances
     async fn create_maintenance(
@@ -552,6 +584,100 @@ pub trait Store: Send + Sync {
     /// Deletes vendor incidents and maintenances that ended before `before`. Returns how
     /// many.
     async fn prune_vendor_history(&self, before: Timestamp) -> StoreResult<u64>;
+
+    // ---- notifications (see crate::notify) --------------------------------------------
+
+    async fn create_channel(&self, input: NewChannel, actor: &Actor) -> StoreResult<Channel>;
+    async fn update_channel(
+        &self,
+        id: ChannelId,
+        patch: ChannelPatch,
+        actor: &Actor,
+    ) -> StoreResult<Channel>;
+    /// Deletes the channel; its pending deliveries are cancelled.
+    async fn delete_channel(&self, id: ChannelId, actor: &Actor) -> StoreResult<()>;
+    async fn get_channel(&self, id: ChannelId) -> StoreResult<Channel>;
+    async fn list_channels(&self) -> StoreResult<Vec<Channel>>;
+
+    /// A second subscription of the same address is `Conflict("subscriber_exists")`.
+    async fn create_subscriber(
+        &self,
+        input: NewSubscriber,
+        actor: &Actor,
+    ) -> StoreResult<Subscriber>;
+    async fn update_subscriber(
+        &self,
+        id: SubscriberId,
+        patch: SubscriberPatch,
+        actor: &Actor,
+    ) -> StoreResult<Subscriber>;
+    /// Confirms a subscription (double opt-in); confirming twice changes nothing.
+    async fn confirm_subscriber(&self, id: SubscriberId, actor: &Actor) -> StoreResult<Subscriber>;
+    /// Deletes (unsubscribes) a subscriber; its pending deliveries are cancelled.
+    async fn delete_subscriber(&self, id: SubscriberId, actor: &Actor) -> StoreResult<()>;
+    async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Subscriber>;
+    /// How to reach these subscribers (those that still exist), for the delivery worker.
+    async fn subscriber_targets(&self, ids: &[SubscriberId]) -> StoreResult<Vec<SubscriberTarget>>;
+    async fn find_subscriber(&self, key: &str) -> StoreResult<Option<Subscriber>>;
+    async fn list_subscribers(&self, page: PageRequest) -> StoreResult<Page<Subscriber>>;
+
+    /// Plans the events after the planner's cursor (at most `max_events`): one delivery per
+    /// (event, recipient) that wants it, written in the transaction that advances the cursor.
+    async fn plan_notifications(&self, max_events: u32) -> StoreResult<PlanReport>;
+    /// Claims up to `limit` due deliveries for `lease`, oldest due first. On PostgreSQL
+    /// several processes may claim at once (`FOR UPDATE SKIP LOCKED`).
+    async fn claim_deliveries(
+        &self,
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Records how attempts ended, in one transaction.
+    async fn record_deliveries(&self, outcomes: &[(String, Outcome)]) -> StoreResult<()>;
+    /// Makes every claimed delivery due again (a single process starting after a crash).
+    async fn release_deliveries(&self) -> StoreResult<u64>;
+    async fn list_deliveries(
+        &self,
+        state: Option<DeliveryState>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Delivery>>;
+    async fn get_delivery(&self, key: &str) -> StoreResult<Delivery>;
+    /// Puts a dead (or cancelled) delivery back in the queue, due now.
+    async fn retry_delivery(&self, key: &str, actor: &Actor) -> StoreResult<Delivery>;
+    async fn outbox_stats(&self) -> StoreResult<OutboxStats>;
+    /// The events with these sequence numbers (those that exist), in order.
+    async fn events_by_seq(&self, seqs: &[i64]) -> StoreResult<Vec<Event>>;
+    /// A server-wide secret, made on first use (e.g. the key that signs links).
+    async fn secret(&self, name: &str) -> StoreResult<Vec<u8>>;
+
+    /// Channels, components, monitors and vendors a policy names must exist; a subject is
+    /// covered by one policy at most (`Conflict("already_covered")`).
+    async fn create_policy(&self, input: NewPolicy, actor: &Actor)
+        -> StoreResult<EscalationPolicy>;
+    async fn update_policy(
+        &self,
+        id: EscalationPolicyId,
+        patch: PolicyPatch,
+        actor: &Actor,
+    ) -> StoreResult<EscalationPolicy>;
+    /// Deletes a policy; its running escalations end.
+    async fn delete_policy(&self, id: EscalationPolicyId, actor: &Actor) -> StoreResult<()>;
+    async fn get_policy(&self, id: EscalationPolicyId) -> StoreResult<EscalationPolicy>;
+    async fn list_policies(&self) -> StoreResult<Vec<EscalationPolicy>>;
+    /// The newest escalations, optionally in one state.
+    async fn list_escalations(
+        &self,
+        state: Option<EscalationState>,
+        limit: u32,
+    ) -> StoreResult<Vec<Escalation>>;
+    async fn get_escalation(&self, id: EscalationId) -> StoreResult<Escalation>;
+    /// Stops an active escalation; its unsent steps are cancelled.
+    async fn acknowledge_escalation(
+        &self,
+        id: EscalationId,
+        actor: &Actor,
+    ) -> StoreResult<Escalation>;
+    /// Moves escalations whose step waited long enough to their next step (or ends them).
+    async fn advance_escalations(&self) -> StoreResult<u64>;
 
     // configuration as code
     /// Makes the stored config-managed resources match the declarations, in one transaction:

@@ -6,4 +6,6 @@ pub mod browser;
 pub mod postgres;
 pub mod process;
 pub mod proxy;
+pub mod receiver;
+pub mod smtp;
 pub mod source;

@@ -8,6 +8,7 @@ pub mod groups;
 pub mod incidents;
 pub mod maintenances;
 pub mod monitors;
+pub mod notifications;
 pub mod vendors;
 
 use super::error::{ApiError, ApiResult};

@@ -1,14 +1,15 @@
 //! The HTML status page: `/` (current status, components with 90-day uptime bars, incidents
-//! and maintenance), `/history`, `/incidents/{id}`, `/embed`, the two static assets they use
-//! (`/assets/pharos.css`, `/assets/pharos.js`) and the page's theme (`/assets/theme.css`, the
-//! configured accent colour, rendered per snapshot so that no page needs an inline style and a
-//! strict Content-Security-Policy stays possible).
+//! and maintenance), `/history` and its months, `/incidents/{id}`, `/embed`, the two static
+//! assets they use (`/assets/pharos.css`, `/assets/pharos.js`) and the page's theme
+//! (`/assets/theme.css`, the configured accent colour, rendered per snapshot so that no page
+//! needs an inline style and a strict Content-Security-Policy stays possible).
 //!
 //! Every page is rendered on the server with askama from the current [`Snapshot`], once per
 //! snapshot (the hot ones when the projector warms it, incident pages on first request), and
 //! served by [`super::respond`] with compression and validators. Nothing here queries the
 //! database, so the page stays fast under a spike and keeps answering while the database is
-//! away (then saying "status as of ...").
+//! away (then saying "status as of ..."); only what is older than the snapshot (months of the
+//! history, and their incidents) is read from the store, through `history`'s small cache.
 //!
 //! This module turns the snapshot into small view structs of display-ready strings (labels,
 //! times in the page's zone, durations, tooltips) so the templates in `templates/` stay free
@@ -20,6 +21,9 @@
 //! JavaScript; the script only shows times in the reader's zone (`<time datetime>` stays UTC)
 //! and the uptime bars' day details on touch screens.
 
+pub mod history;
+pub mod monitors;
+pub mod subscribe;
 mod text;
 mod uptime_bar;
 pub mod vendors;
@@ -29,14 +33,14 @@ pub use text::human_duration;
 use super::{respond, Cors};
 use crate::config::{is_hex_colour, is_link_url, FooterLink};
 use crate::domain::model::{Component, ComponentGroup, Incident, Maintenance};
-use crate::domain::{ComponentId, ComponentStatus, SourceKind, Timestamp};
+use crate::domain::{ComponentId, ComponentStatus, SourceKind};
 use crate::http::AppState;
 use crate::snapshot::{PageInfo, PublicState, Rendered, Snapshot};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
-use chrono::{Datelike, Duration, NaiveDate};
+use chrono::Duration;
 use chrono_tz::Tz;
 use std::fmt;
 use std::sync::{Arc, LazyLock};
@@ -65,7 +69,7 @@ pub async fn index(State(state): State<AppState>, headers: HeaderMap) -> Respons
     responses((status = 200, description = "Incident history, month by month", content_type = "text/html"),
               (status = 304, description = "Not modified (If-None-Match)")))]
 pub async fn history(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    serve_page(&state, &headers, "html:/history", render_history)
+    serve_page(&state, &headers, "html:/history", history::render_history)
 }
 
 #[utoipa::path(get, path = "/embed", tag = "public", security(()),
@@ -79,7 +83,8 @@ pub async fn embed(State(state): State<AppState>, headers: HeaderMap) -> Respons
     params(("id" = String, Path, description = "The incident's short id (as in /api/v2 shortlinks) or its UUID")),
     responses((status = 200, description = "One incident: impact, times, duration, affected components, update timeline, postmortem", content_type = "text/html"),
               (status = 304, description = "Not modified (If-None-Match)"),
-              (status = 404, description = "No such incident on the page", content_type = "text/html")))]
+              (status = 404, description = "No such incident on the page", content_type = "text/html"),
+              (status = 503, description = "An incident older than the page's memory, which the database cannot be asked for now; try again in a few seconds", content_type = "text/plain")))]
 pub async fn incident(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -98,7 +103,9 @@ pub async fn incident(
                 return respond(&rendered, &headers, Cors::SameOrigin);
             }
         }
-        return not_found(&snapshot, &headers);
+        // Older than the snapshot (linked from an old month of the history): from the store.
+        drop(snapshot);
+        return history::old_incident(&state, id, &headers).await;
     };
     match snapshot.rendered(&format!("html:/incidents/{short_id}"), |s| {
         render_incident(s, &short_id)
@@ -133,7 +140,7 @@ pub async fn theme(State(state): State<AppState>, uri: Uri, headers: HeaderMap) 
 /// Renders the hot pages of a fresh snapshot; incident pages render on first request.
 pub fn warm(snapshot: &Snapshot) {
     snapshot.rendered("html:/", |s| Some(render_index(s)));
-    snapshot.rendered("html:/history", |s| Some(render_history(s)));
+    snapshot.rendered("html:/history", |s| Some(history::render_history(s)));
     snapshot.rendered("html:/embed", |s| Some(render_embed(s)));
 }
 
@@ -604,6 +611,8 @@ struct Checked {
     text: String,
     /// "by 2 monitors", when more than one.
     monitors: u32,
+    /// The monitors' public pages, as (href, name).
+    monitor_links: Vec<(String, String)>,
 }
 
 struct PastDay {
@@ -747,6 +756,11 @@ fn component_view(state: &PublicState, incidents: &IncidentIndex, c: &Component)
                 None => "Not checked yet".into(),
             },
             monitors: checks.monitors,
+            monitor_links: checks
+                .monitor_refs
+                .iter()
+                .map(|m| (format!("/monitors/{}", m.id), m.name.clone()))
+                .collect(),
         }),
         upstream: state
             .upstream
@@ -801,140 +815,6 @@ fn past_days(state: &PublicState) -> Vec<PastDay> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// `/history`
-
-#[derive(Template)]
-#[template(path = "history.html", whitespace = "minimize")]
-struct HistoryPage {
-    layout: Layout,
-    months: Vec<MonthView>,
-}
-
-struct MonthView {
-    /// "November 2026", or "August – October 2026" for a run of quiet months.
-    title: String,
-    incidents: Vec<HistoryItem>,
-}
-
-struct HistoryItem {
-    name: String,
-    href: String,
-    impact: Badge,
-    status: &'static str,
-    started: When,
-    resolved: Option<When>,
-    duration: String,
-    affected: Vec<String>,
-}
-
-fn render_history(snapshot: &Snapshot) -> Rendered {
-    let state = &snapshot.state;
-    let page = HistoryPage {
-        layout: Layout::new(
-            snapshot,
-            format!("Incident history · {}", state.page.name),
-            "/history",
-            "history",
-        ),
-        months: months(state),
-    };
-    render(&page)
-}
-
-/// Month by month (in the page's zone), newest first, from this month back to the oldest
-/// incident the snapshot holds; a run of months without incidents is one entry, so a quiet
-/// year stays short.
-fn months(state: &PublicState) -> Vec<MonthView> {
-    let tz = state.page.tz();
-    let key = |t: Timestamp| {
-        let date = local_date(t, tz);
-        (date.year(), date.month())
-    };
-    let mut month = key(state.built_at);
-    let oldest = state
-        .incidents
-        .iter()
-        .map(|i| key(i.started_at))
-        .min()
-        .unwrap_or(month)
-        .min(month);
-    let mut out = Vec::new();
-    let mut quiet: Vec<(i32, u32)> = Vec::new();
-    loop {
-        let items: Vec<HistoryItem> = state
-            .incidents
-            .iter()
-            .filter(|i| key(i.started_at) == month)
-            .map(|i| history_item(state, i))
-            .collect();
-        if items.is_empty() {
-            quiet.push(month);
-        } else {
-            flush_quiet(&mut out, &mut quiet);
-            out.push(MonthView {
-                title: month_name(month),
-                incidents: items,
-            });
-        }
-        if month <= oldest {
-            break;
-        }
-        month = if month.1 == 1 {
-            (month.0 - 1, 12)
-        } else {
-            (month.0, month.1 - 1)
-        };
-    }
-    flush_quiet(&mut out, &mut quiet);
-    out
-}
-
-fn flush_quiet(out: &mut Vec<MonthView>, quiet: &mut Vec<(i32, u32)>) {
-    let (Some(&newest), Some(&oldest)) = (quiet.first(), quiet.last()) else {
-        return;
-    };
-    let title = if newest == oldest {
-        month_name(newest)
-    } else if newest.0 == oldest.0 {
-        format!("{} – {}", month_only(oldest), month_name(newest))
-    } else {
-        format!("{} – {}", month_name(oldest), month_name(newest))
-    };
-    out.push(MonthView {
-        title,
-        incidents: Vec::new(),
-    });
-    quiet.clear();
-}
-
-fn first_of(month: (i32, u32)) -> NaiveDate {
-    NaiveDate::from_ymd_opt(month.0, month.1, 1).expect("a valid month")
-}
-
-fn month_name(month: (i32, u32)) -> String {
-    first_of(month).format("%B %Y").to_string()
-}
-
-fn month_only(month: (i32, u32)) -> String {
-    first_of(month).format("%B").to_string()
-}
-
-fn history_item(state: &PublicState, i: &Incident) -> HistoryItem {
-    let tz = state.page.tz();
-    let end = i.resolved_at.unwrap_or(state.built_at);
-    HistoryItem {
-        name: i.name.clone(),
-        href: incident_href(i),
-        impact: impact_badge(i.impact),
-        status: incident_status_label(i.status),
-        started: When::new(i.started_at, tz),
-        resolved: i.resolved_at.map(|t| When::new(t, tz)),
-        duration: human_duration(end.0 - i.started_at.0),
-        affected: affected_summary(state, &incident_component_ids(i)),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // `/incidents/{id}`
 
 #[derive(Template)]
@@ -963,8 +843,17 @@ struct SourceView {
 }
 
 fn render_incident(snapshot: &Snapshot, short_id: &str) -> Option<Rendered> {
+    let incident = snapshot
+        .state
+        .incidents
+        .iter()
+        .find(|i| i.short_id == short_id)?;
+    Some(render_incident_page(snapshot, incident))
+}
+
+/// The page of `incident`, from the snapshot or (an old one) from the store.
+fn render_incident_page(snapshot: &Snapshot, incident: &Incident) -> Rendered {
     let state = &snapshot.state;
-    let incident = state.incidents.iter().find(|i| i.short_id == short_id)?;
     let tz = state.page.tz();
     let end = incident.resolved_at.unwrap_or(state.built_at);
     let source = match incident.source.kind {
@@ -1002,13 +891,22 @@ fn render_incident(snapshot: &Snapshot, short_id: &str) -> Option<Rendered> {
         affected: affected_summary(state, &incident_component_ids(incident)),
         timeline: timeline(incident, tz),
     };
-    Some(render(&page))
+    render(&page)
 }
 
 /// A maintenance on the incident page's layout: its window, components and timeline.
 fn render_maintenance(snapshot: &Snapshot, short_id: &str) -> Option<Rendered> {
+    let m = snapshot
+        .state
+        .maintenances
+        .iter()
+        .find(|m| m.short_id == short_id)?;
+    Some(render_maintenance_page(snapshot, m))
+}
+
+/// The page of maintenance `m`, from the snapshot or (an old one) from the store.
+fn render_maintenance_page(snapshot: &Snapshot, m: &Maintenance) -> Rendered {
     let state = &snapshot.state;
-    let m = state.maintenances.iter().find(|m| m.short_id == short_id)?;
     let tz = state.page.tz();
     let completed = m.status == crate::domain::MaintenanceStatus::Completed;
     let page = IncidentPage {
@@ -1056,7 +954,7 @@ fn render_maintenance(snapshot: &Snapshot, short_id: &str) -> Option<Rendered> {
             })
             .collect(),
     };
-    Some(render(&page))
+    render(&page)
 }
 
 #[derive(Template)]
@@ -1122,7 +1020,7 @@ fn render_embed(snapshot: &Snapshot) -> Rendered {
 mod tests {
     use super::text::uptime_text;
     use super::*;
-    use crate::domain::{IncidentImpact, IncidentStatus};
+    use crate::domain::{IncidentImpact, IncidentStatus, Timestamp};
 
     mod fixture {
         //! Hand-built snapshots, for what the management API cannot set up (monitor and vendor
@@ -1570,13 +1468,14 @@ mod tests {
     }
 
     #[test]
-    fn history_runs_month_by_month_and_folds_quiet_months() {
+    fn history_shows_the_months_the_snapshot_holds_in_full_and_links_older_ones() {
+        // Built on November 28th: the snapshot holds every incident since August 31st, so
+        // September to November in full; August and before have their own pages.
         let now = "2026-11-28T12:00:00Z";
         let mut state = state(now);
         for (name, started) in [
             ("November one", "2026-11-02T10:00:00Z"),
             ("August one", "2026-08-15T10:00:00Z"),
-            ("August two", "2026-08-20T10:00:00Z"),
             ("Last year", "2025-12-31T23:00:00Z"),
         ] {
             state.incidents.push(make_incident(
@@ -1588,25 +1487,21 @@ mod tests {
                 &[(IncidentStatus::Investigating, "Looking.", started)],
             ));
         }
-        let titles: Vec<(String, usize)> = months(&state)
-            .into_iter()
-            .map(|m| (m.title, m.incidents.len()))
-            .collect();
-        assert_eq!(
-            titles,
-            [
-                ("November 2026".to_string(), 1),
-                ("September – October 2026".to_string(), 0),
-                ("August 2026".to_string(), 2),
-                ("January – July 2026".to_string(), 0),
-                ("December 2025".to_string(), 1),
-            ]
-        );
-        let html = text(&render_history(&snapshot(state, None)));
+        let html = text(&history::render_history(&snapshot(state.clone(), None)));
+        assert!(html.contains("<h2>November 2026</h2>"), "{html}");
         assert!(html.contains("ongoing, 26d 2h so far"), "{html}");
-        assert!(html.contains("lasted 60 min"), "{html}");
-        assert!(html.contains("lasted 5d 1h"), "{html}");
-        assert!(html.contains("<h2>January – July 2026</h2>"), "{html}");
+        assert!(html.contains("<h2>September – October 2026</h2>"), "{html}");
+        assert!(!html.contains("August one"), "{html}");
+        assert!(!html.contains("<h2>August 2026</h2>"), "{html}");
+        assert!(
+            html.contains("<a href=\"/history/2026-08\" rel=\"prev\">Earlier: August 2026</a>"),
+            "{html}"
+        );
+
+        // With nothing before September (and the snapshot holding everything), no link.
+        state.incidents.retain(|i| i.name == "November one");
+        let html = text(&history::render_history(&snapshot(state, None)));
+        assert!(!html.contains("/history/2026-08"), "{html}");
     }
 
     #[test]

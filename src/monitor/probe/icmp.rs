@@ -274,10 +274,12 @@ fn judge(
             tally.sent, rtt.min, rtt.avg, rtt.max
         );
         let mut over = Vec::new();
-        if let Some(limit) = check.degraded_loss_percent {
-            if loss_percent > f64::from(limit) {
-                over.push(format!("{loss_percent}% loss is over {limit}%"));
-            }
+        // The loss limit, when the loss is over it.
+        let loss_over = check
+            .degraded_loss_percent
+            .filter(|limit| loss_percent > f64::from(*limit));
+        if let Some(limit) = loss_over {
+            over.push(format!("{loss_percent}% loss is over {limit}%"));
         }
         if let Some(limit) = check.degraded_rtt_ms {
             // Millisecond limits are far below 2^53, so the conversion is exact.
@@ -288,10 +290,11 @@ fn judge(
         let mut report = if over.is_empty() {
             ProbeReport::up(seen, timings)
         } else {
-            // Both thresholds are about answers that come late or never, hence `timeout`.
+            // Loss has its own class; a merely slow answer has none, as for a slow HTTP
+            // answer (`timeout` would say the target did not answer at all).
             ProbeReport {
                 outcome: Outcome::Degraded,
-                error: Some(ErrorClass::Timeout),
+                error: loss_over.map(|_| ErrorClass::PacketLoss),
                 ..ProbeReport::up(format!("{seen}: {}", over.join("; ")), timings)
             }
         };
@@ -461,43 +464,64 @@ mod tests {
             degraded_loss_percent: loss,
             degraded_rtt_ms: rtt,
         };
+        // The class says why: loss has its own, a slow round trip none (as a slow HTTP
+        // answer), and loss wins when both are over.
         let cases = [
             (
                 "no thresholds, some loss",
                 with(None, None),
                 tally(4, &[10, 20]),
                 Outcome::Up,
+                None,
             ),
             (
                 "loss over",
                 with(Some(25), None),
                 tally(4, &[10, 20]),
                 Outcome::Degraded,
+                Some(ErrorClass::PacketLoss),
             ),
             (
                 "loss at the limit",
                 with(Some(50), None),
                 tally(4, &[10, 20]),
                 Outcome::Up,
+                None,
             ),
             (
                 "rtt over",
                 with(None, Some(12)),
                 tally(4, &[10, 20, 10, 20]),
                 Outcome::Degraded,
+                None,
             ),
             (
                 "rtt at the limit",
                 with(None, Some(15)),
                 tally(4, &[10, 20, 10, 20]),
                 Outcome::Up,
+                None,
+            ),
+            (
+                "rtt over with loss under its limit",
+                with(Some(50), Some(12)),
+                tally(4, &[10, 20]),
+                Outcome::Degraded,
+                None,
+            ),
+            (
+                "both over",
+                with(Some(25), Some(12)),
+                tally(4, &[10, 20]),
+                Outcome::Degraded,
+                Some(ErrorClass::PacketLoss),
             ),
         ];
-        for (label, check, tally, want) in cases {
+        for (label, check, tally, want, class) in cases {
             let report = judge(&check, ip, &tally, TIMEOUT, Timings::default());
             assert_eq!(report.outcome, want, "{label}: {report:?}");
+            assert_eq!(report.error, class, "{label}");
             if want == Outcome::Degraded {
-                assert_eq!(report.error, Some(ErrorClass::Timeout), "{label}");
                 assert!(
                     report.message.contains(" is over "),
                     "{label}: {}",

@@ -54,6 +54,8 @@ pub enum ErrorClass {
     Certificate,
     /// The check is not permitted here (e.g. raw sockets for ICMP).
     Permission,
+    /// Some echo requests went unanswered, more than the check tolerates (ICMP `degraded`).
+    PacketLoss,
     /// A push monitor got no heartbeat in time.
     Heartbeat,
     /// A push monitor's job reported a failure itself.
@@ -74,6 +76,7 @@ impl ErrorClass {
             ErrorClass::Protocol => "protocol",
             ErrorClass::Certificate => "certificate",
             ErrorClass::Permission => "permission",
+            ErrorClass::PacketLoss => "packet_loss",
             ErrorClass::Heartbeat => "heartbeat",
             ErrorClass::Reported => "reported",
             ErrorClass::Config => "config",
@@ -257,6 +260,7 @@ from_str_by_as_str!(
         ErrorClass::Protocol,
         ErrorClass::Certificate,
         ErrorClass::Permission,
+        ErrorClass::PacketLoss,
         ErrorClass::Heartbeat,
         ErrorClass::Reported,
         ErrorClass::Config,

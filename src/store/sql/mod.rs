@@ -26,7 +26,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+mod escalation;
 mod monitors;
+mod notify;
 mod rollups;
 mod vendors;
 
@@ -47,6 +49,15 @@ impl Backend {
             None
         }
     }
+}
+
+/// The file a `sqlite:` URL names; `None` for an in-memory database.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    let path = options.get_filename();
+    let text = path.to_string_lossy();
+    let in_memory = text.is_empty() || text == ":memory:" || text.starts_with("file:");
+    (!in_memory && !url.contains("mode=memory")).then(|| path.to_path_buf())
 }
 
 /// Maps a sqlx error to what the caller can act on.
@@ -71,11 +82,17 @@ pub(crate) fn map_err(err: sqlx::Error) -> StoreError {
                 return StoreError::invalid("the request refers to a resource that does not exist");
             }
             let code = db.code().map(|c| c.to_string()).unwrap_or_default();
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // SQLite reports extended codes (a failed read is 266, SQLITE_IOERR_READ); the
+                // low byte is the primary code: busy, locked, read-only, I/O error, full,
+                // cannot open, locking protocol (a lock held elsewhere for too long).
+                let primary = code.parse::<i64>().map(|c| c & 0xff).unwrap_or(0);
+                return match primary {
+                    5 | 6 | 8 | 10 | 13 | 14 | 15 => StoreError::Unavailable(db.to_string()),
+                    _ => StoreError::Internal(db.to_string()),
+                };
+            }
             match code.as_str() {
-                // SQLite: busy, locked, I/O error, read-only, cannot open, full.
-                "5" | "6" | "10" | "8" | "14" | "13" | "261" | "517" => {
-                    StoreError::Unavailable(db.to_string())
-                }
                 // PostgreSQL: text the database cannot store (a NUL byte, bad encoding). Input
                 // validation should catch it first; this keeps it a 422 if a field slips by.
                 "22021" | "22P05" => {
@@ -249,18 +266,39 @@ impl SqlStore {
             StoreError::invalid("the database URL must start with sqlite:// or postgres://")
         })?;
         let mut url = opts.url.clone();
+        let file = match backend {
+            Backend::Sqlite => sqlite_file(&url),
+            Backend::Postgres => None,
+        };
         if backend == Backend::Sqlite && !url.contains("mode=") {
-            // Create the file on first start.
-            url.push_str(if url.contains('?') {
-                "&mode=rwc"
-            } else {
-                "?mode=rwc"
-            });
+            let mode = match &file {
+                // Create the file on first start, and from then on open it only where it is:
+                // `rwc` would answer a file that went away with a new, empty database.
+                Some(path) => {
+                    let _ = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(path);
+                    "mode=rw"
+                }
+                None => "mode=rwc",
+            };
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(mode);
         }
         let options = AnyPoolOptions::new()
             .max_connections(opts.max_connections.max(1))
             .min_connections(0)
             .acquire_timeout(opts.acquire_timeout)
+            .before_acquire(move |_conn, _meta| {
+                // A SQLite connection keeps reading and writing its file after the file was
+                // moved or deleted (a volume gone, a file restored by hand), and what it wrote
+                // would be lost. So the database counts as away while its file is not where the
+                // URL says: the idle connection is closed, and opening a new one fails
+                // (`Unavailable`) until the file is back. One `stat` per checkout.
+                let present = file.as_deref().is_none_or(std::path::Path::is_file);
+                Box::pin(async move { Ok(present) })
+            })
             .after_connect(move |conn: &mut sqlx::AnyConnection, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -271,7 +309,9 @@ impl SqlStore {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        // A write waits this long for another process's lock (a backup, the
+                        // CLI) before it fails with a 503: as long as for a free connection.
+                        conn.execute("PRAGMA busy_timeout = 3000").await?;
                     }
                     Ok(())
                 })
@@ -1199,6 +1239,18 @@ fn status_change_from_row(row: &AnyRow) -> StoreResult<ComponentStatusChange> {
     })
 }
 
+fn event_from_row(row: &AnyRow) -> StoreResult<Event> {
+    let data: String = get(row, "data")?;
+    Ok(Event {
+        seq: get(row, "seq")?,
+        kind: get(row, "kind")?,
+        subject_id: get(row, "subject_id")?,
+        actor: get(row, "actor")?,
+        at: get_ts(row, "at")?,
+        data: serde_json::from_str(&data).map_err(|e| corrupt("event data", e))?,
+    })
+}
+
 fn token_from_row(row: &AnyRow) -> StoreResult<StoredToken> {
     Ok(StoredToken {
         token: ApiToken {
@@ -1802,6 +1854,66 @@ impl Store for SqlStore {
         Ok(Page { items, next_cursor })
     }
 
+    async fn history_window(
+        &self,
+        from: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<HistoryWindow> {
+        // Times are fixed-width RFC 3339 text, so a range of text is a range of time.
+        let rows = sqlx::query(&format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE started_at >= $1 AND started_at < $2 \
+              ORDER BY started_at DESC, id DESC LIMIT $3"
+        ))
+        .bind(from.to_db())
+        .bind(until.to_db())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let mut incidents = rows
+            .iter()
+            .map(incident_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let rows = sqlx::query(&format!(
+            "SELECT {MAINTENANCE_COLUMNS} FROM maintenances \
+              WHERE scheduled_for >= $1 AND scheduled_for < $2 \
+              ORDER BY scheduled_for DESC, id DESC LIMIT $3"
+        ))
+        .bind(from.to_db())
+        .bind(until.to_db())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let mut maintenances = rows
+            .iter()
+            .map(maintenance_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let row = sqlx::query(
+            "SELECT (SELECT MIN(started_at) FROM incidents) AS first_incident, \
+                    (SELECT MIN(scheduled_for) FROM maintenances) AS first_maintenance",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let earliest = [
+            get_opt_ts(&row, "first_incident")?,
+            get_opt_ts(&row, "first_maintenance")?,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let mut conn = self.conn().await?;
+        fill_incidents(&mut conn, &mut incidents).await?;
+        fill_maintenances(&mut conn, &mut maintenances).await?;
+        Ok(HistoryWindow {
+            incidents,
+            maintenances,
+            earliest,
+        })
+    }
+
     // ---- maintenances -------------------------------------------------------------------
 
     async fn create_maintenance(
@@ -2062,19 +2174,7 @@ impl Store for SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        rows.iter()
-            .map(|r| {
-                let data: String = get(r, "data")?;
-                Ok(Event {
-                    seq: get(r, "seq")?,
-                    kind: get(r, "kind")?,
-                    subject_id: get(r, "subject_id")?,
-                    actor: get(r, "actor")?,
-                    at: get_ts(r, "at")?,
-                    data: serde_json::from_str(&data).map_err(|e| corrupt("event data", e))?,
-                })
-            })
-            .collect()
+        rows.iter().map(event_from_row).collect()
     }
 
     async fn last_event_seq(&self) -> StoreResult<i64> {
@@ -2362,6 +2462,173 @@ impl Store for SqlStore {
 
     async fn monitor_uptime(&self, id: MonitorId, now: Timestamp) -> StoreResult<Uptime> {
         self.monitor_uptime_q(id, now).await
+    }
+
+    async fn create_channel(&self, input: NewChannel, actor: &Actor) -> StoreResult<Channel> {
+        self.create_channel_tx(input, actor).await
+    }
+
+    async fn update_channel(
+        &self,
+        id: ChannelId,
+        patch: ChannelPatch,
+        actor: &Actor,
+    ) -> StoreResult<Channel> {
+        self.update_channel_tx(id, patch, actor).await
+    }
+
+    async fn delete_channel(&self, id: ChannelId, actor: &Actor) -> StoreResult<()> {
+        self.delete_channel_tx(id, actor).await
+    }
+
+    async fn get_channel(&self, id: ChannelId) -> StoreResult<Channel> {
+        self.get_channel_q(id).await
+    }
+
+    async fn list_channels(&self) -> StoreResult<Vec<Channel>> {
+        self.list_channels_q().await
+    }
+
+    async fn create_subscriber(
+        &self,
+        input: NewSubscriber,
+        actor: &Actor,
+    ) -> StoreResult<Subscriber> {
+        self.create_subscriber_tx(input, actor).await
+    }
+
+    async fn update_subscriber(
+        &self,
+        id: SubscriberId,
+        patch: SubscriberPatch,
+        actor: &Actor,
+    ) -> StoreResult<Subscriber> {
+        self.update_subscriber_tx(id, patch, actor).await
+    }
+
+    async fn confirm_subscriber(&self, id: SubscriberId, actor: &Actor) -> StoreResult<Subscriber> {
+        self.confirm_subscriber_tx(id, actor).await
+    }
+
+    async fn delete_subscriber(&self, id: SubscriberId, actor: &Actor) -> StoreResult<()> {
+        self.delete_subscriber_tx(id, actor).await
+    }
+
+    async fn get_subscriber(&self, id: SubscriberId) -> StoreResult<Subscriber> {
+        self.get_subscriber_q(id).await
+    }
+
+    async fn subscriber_targets(&self, ids: &[SubscriberId]) -> StoreResult<Vec<SubscriberTarget>> {
+        self.subscriber_targets_q(ids).await
+    }
+
+    async fn find_subscriber(&self, key: &str) -> StoreResult<Option<Subscriber>> {
+        self.find_subscriber_q(key).await
+    }
+
+    async fn list_subscribers(&self, page: PageRequest) -> StoreResult<Page<Subscriber>> {
+        self.list_subscribers_q(page).await
+    }
+
+    async fn plan_notifications(&self, max_events: u32) -> StoreResult<PlanReport> {
+        self.plan_notifications_tx(max_events).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        lease: Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        self.claim_deliveries_tx(lease, limit).await
+    }
+
+    async fn record_deliveries(&self, outcomes: &[(String, Outcome)]) -> StoreResult<()> {
+        self.record_deliveries_tx(outcomes).await
+    }
+
+    async fn release_deliveries(&self) -> StoreResult<u64> {
+        self.release_deliveries_tx().await
+    }
+
+    async fn list_deliveries(
+        &self,
+        state: Option<DeliveryState>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Delivery>> {
+        self.list_deliveries_q(state, page).await
+    }
+
+    async fn get_delivery(&self, key: &str) -> StoreResult<Delivery> {
+        self.get_delivery_q(key).await
+    }
+
+    async fn retry_delivery(&self, key: &str, actor: &Actor) -> StoreResult<Delivery> {
+        self.retry_delivery_tx(key, actor).await
+    }
+
+    async fn outbox_stats(&self) -> StoreResult<OutboxStats> {
+        self.outbox_stats_q().await
+    }
+
+    async fn events_by_seq(&self, seqs: &[i64]) -> StoreResult<Vec<Event>> {
+        self.events_by_seq_q(seqs).await
+    }
+
+    async fn secret(&self, name: &str) -> StoreResult<Vec<u8>> {
+        self.secret_tx(name).await
+    }
+
+    async fn create_policy(
+        &self,
+        input: NewPolicy,
+        actor: &Actor,
+    ) -> StoreResult<EscalationPolicy> {
+        self.create_policy_tx(input, actor).await
+    }
+
+    async fn update_policy(
+        &self,
+        id: EscalationPolicyId,
+        patch: PolicyPatch,
+        actor: &Actor,
+    ) -> StoreResult<EscalationPolicy> {
+        self.update_policy_tx(id, patch, actor).await
+    }
+
+    async fn delete_policy(&self, id: EscalationPolicyId, actor: &Actor) -> StoreResult<()> {
+        self.delete_policy_tx(id, actor).await
+    }
+
+    async fn get_policy(&self, id: EscalationPolicyId) -> StoreResult<EscalationPolicy> {
+        self.get_policy_q(id).await
+    }
+
+    async fn list_policies(&self) -> StoreResult<Vec<EscalationPolicy>> {
+        self.list_policies_q().await
+    }
+
+    async fn list_escalations(
+        &self,
+        state: Option<EscalationState>,
+        limit: u32,
+    ) -> StoreResult<Vec<Escalation>> {
+        self.list_escalations_q(state, limit).await
+    }
+
+    async fn get_escalation(&self, id: EscalationId) -> StoreResult<Escalation> {
+        self.get_escalation_q(id).await
+    }
+
+    async fn acknowledge_escalation(
+        &self,
+        id: EscalationId,
+        actor: &Actor,
+    ) -> StoreResult<Escalation> {
+        self.acknowledge_escalation_tx(id, actor).await
+    }
+
+    async fn advance_escalations(&self) -> StoreResult<u64> {
+        self.advance_escalations_tx().await
     }
 
     async fn reconcile_config(

@@ -784,25 +784,40 @@ impl SqlStore {
 
     pub(super) async fn component_checks_q(&self) -> StoreResult<Vec<ComponentChecks>> {
         let mut conn = self.conn().await?;
+        // One row per (component, active monitor), folded per component below: the names go
+        // to the page's links, so they are read here rather than per monitor.
         let rows = sqlx::query(
-            "SELECT mc.component_id AS component_id, COUNT(*) AS monitors, \
-                    MAX(m.last_checked_at) AS last_checked_at \
+            "SELECT mc.component_id AS component_id, m.id AS monitor_id, m.name AS name, \
+                    m.last_checked_at AS last_checked_at \
                FROM monitor_components mc JOIN monitors m ON m.id = mc.monitor_id \
-              WHERE m.paused = 0 GROUP BY mc.component_id ORDER BY mc.component_id",
+              WHERE m.paused = 0 ORDER BY mc.component_id, m.name, m.id",
         )
         .fetch_all(&mut *conn)
         .await
         .map_err(map_err)?;
-        rows.iter()
-            .map(|row| {
-                let monitors: i64 = get(row, "monitors")?;
-                Ok(ComponentChecks {
-                    component_id: get_id(row, "component_id")?,
-                    monitors: u32::try_from(monitors).unwrap_or(u32::MAX),
-                    last_checked_at: get_opt_ts(row, "last_checked_at")?,
-                })
-            })
-            .collect()
+        let mut out: Vec<ComponentChecks> = Vec::new();
+        for row in &rows {
+            let component_id: ComponentId = get_id(row, "component_id")?;
+            let last_checked_at = get_opt_ts(row, "last_checked_at")?;
+            let monitor = crate::monitor::model::MonitorRef {
+                id: get_id(row, "monitor_id")?,
+                name: get(row, "name")?,
+            };
+            match out.last_mut() {
+                Some(c) if c.component_id == component_id => {
+                    c.monitors = c.monitors.saturating_add(1);
+                    c.last_checked_at = c.last_checked_at.max(last_checked_at);
+                    c.monitor_refs.push(monitor);
+                }
+                _ => out.push(ComponentChecks {
+                    component_id,
+                    monitors: 1,
+                    last_checked_at,
+                    monitor_refs: vec![monitor],
+                }),
+            }
+        }
+        Ok(out)
     }
 
     pub(super) async fn find_push_monitor_q(&self, hash: &str) -> StoreResult<Option<Monitor>> {
