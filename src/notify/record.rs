@@ -269,6 +269,17 @@ string_enum!(
 );
 
 string_enum!(
+    /// Which queue sends a delivery. Each lane is claimed and bounded on its own, so a long
+    /// fan-out to subscribers never queues the team's channels (or the other kind of
+    /// subscriber) behind it.
+    Lane, "delivery lane", {
+        Channel => "channel",
+        Email => "email",
+        Webhook => "webhook",
+    }
+);
+
+string_enum!(
     /// Who a delivery goes to.
     RecipientKind, "recipient kind", {
         Channel => "channel",

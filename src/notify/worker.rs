@@ -22,6 +22,7 @@ use super::alarm::{AlarmChange, AlarmState, Thresholds, Watch};
 use super::channel::{Envelope, Receipt, SendError, Sender, Target};
 use super::links::{LinkPurpose, Links, KEY_NAME};
 use super::message::{self, Message, PageContext, RenderError, Severity};
+use super::record::Lane;
 use super::record::{
     Channel, ClaimedDelivery, OutboxStats, Outcome, Purpose, RecipientKind, SubscriberKind,
     SubscriberTarget,
@@ -38,7 +39,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
 
-/// Deliveries being sent or waiting for their outcome to be stored, at most.
+/// Outcomes waiting to be stored, at most (the lanes' budgets bound them too).
 const MAX_IN_FLIGHT: usize = 1024;
 /// Deliveries claimed per round, at most.
 const CLAIM_BATCH: u32 = 500;
@@ -61,6 +62,37 @@ const ESCALATE_EVERY: Duration = Duration::from_secs(1);
 /// Channels are re-read this often (and whenever a delivery names an unknown one).
 const CHANNELS_FRESH_FOR: Duration = Duration::from_secs(5);
 
+/// Wakes the lanes' workers (each keeps a wake-up until it next waits).
+#[derive(Default)]
+pub struct Wake([Notify; 3]);
+
+impl Wake {
+    fn all(&self) {
+        for lane in &self.0 {
+            lane.notify_one();
+        }
+    }
+
+    fn lane(&self, lane: Lane) -> &Notify {
+        &self.0[match lane {
+            Lane::Channel => 0,
+            Lane::Email => 1,
+            Lane::Webhook => 2,
+        }]
+    }
+}
+
+/// Each lane's budget: deliveries claimed and not yet recorded, at most. A subscriber lane
+/// keeps a few times its concurrency claimed, so that what it holds is sent well within the
+/// lease; the channel lane holds more, spread over many channels.
+fn budget(lane: Lane) -> usize {
+    match lane {
+        Lane::Channel => 512,
+        Lane::Email => SUBSCRIBER_EMAIL_CONCURRENCY * 4,
+        Lane::Webhook => SUBSCRIBER_WEBHOOK_CONCURRENCY * 4,
+    }
+}
+
 /// What the rest of the process (the API) asks of the engine.
 #[derive(Clone)]
 pub struct Notifications {
@@ -69,7 +101,7 @@ pub struct Notifications {
     alarm: Arc<Mutex<AlarmState>>,
     /// Set once the links key is read from the database.
     links: Arc<Mutex<Option<Links>>>,
-    wake: Arc<Notify>,
+    wake: Arc<Wake>,
     alarm_target: bool,
     allow_private_targets: bool,
 }
@@ -107,7 +139,7 @@ impl Notifications {
 
     /// Asks the worker to look at the outbox now (after a retry through the API).
     pub fn wake(&self) {
-        self.wake.notify_one();
+        self.wake.all();
     }
 }
 
@@ -135,7 +167,7 @@ impl Notifier {
             page,
             alarm: Arc::default(),
             links: Arc::default(),
-            wake: Arc::new(Notify::new()),
+            wake: Arc::default(),
             alarm_target: settings.alarm.target.is_some(),
             allow_private_targets: settings.allow_private_targets,
         };
@@ -206,24 +238,35 @@ impl Notifier {
             failures.clone(),
             stop.clone(),
         ));
-        let mut worker = Worker {
-            store: self.store.clone(),
-            clock: self.clock.clone(),
-            settings: self.settings.clone(),
-            sender: self.handle.sender.clone(),
-            page: self.handle.page.clone(),
-            links,
-            in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
-            groups: HashMap::new(),
-            channels: HashMap::new(),
-            channels_read: None,
-            events: HashMap::new(),
-            messages: HashMap::new(),
-            failures,
-            outcomes: outcomes_tx,
-        };
-        worker.run(&self.handle.wake, &mut stop).await;
-        drop(worker);
+        let lanes: Vec<_> = [Lane::Channel, Lane::Email, Lane::Webhook]
+            .into_iter()
+            .map(|lane| {
+                let mut worker = Worker {
+                    lane,
+                    store: self.store.clone(),
+                    clock: self.clock.clone(),
+                    settings: self.settings.clone(),
+                    sender: self.handle.sender.clone(),
+                    page: self.handle.page.clone(),
+                    links: links.clone(),
+                    in_flight: Arc::new(Semaphore::new(budget(lane))),
+                    groups: HashMap::new(),
+                    channels: HashMap::new(),
+                    channels_read: None,
+                    events: HashMap::new(),
+                    messages: HashMap::new(),
+                    failures: failures.clone(),
+                    outcomes: outcomes_tx.clone(),
+                };
+                let wake = self.handle.wake.clone();
+                let mut stop = stop.clone();
+                tokio::spawn(async move { worker.run(&wake, &mut stop).await })
+            })
+            .collect();
+        drop(outcomes_tx);
+        for lane in lanes {
+            let _ = lane.await;
+        }
         let _ = planner.await;
         let _ = escalator.await;
         let _ = watcher.await;
@@ -251,7 +294,7 @@ impl Notifier {
 }
 
 /// Plans until the log is read, on every commit and every [`PLAN_EVERY`].
-async fn plan_loop(store: Arc<dyn Store>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+async fn plan_loop(store: Arc<dyn Store>, wake: Arc<Wake>, mut stop: watch::Receiver<bool>) {
     let mut commits = store.subscribe_commits();
     let mut tick = tokio::time::interval(PLAN_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -267,7 +310,7 @@ async fn plan_loop(store: Arc<dyn Store>, wake: Arc<Notify>, mut stop: watch::Re
                     if report.deliveries > 0 {
                         metrics::counter!("pharos_notify_planned_total")
                             .increment(report.deliveries);
-                        wake.notify_one();
+                        wake.all();
                     }
                     if report.events == 0 {
                         break;
@@ -296,7 +339,7 @@ async fn plan_loop(store: Arc<dyn Store>, wake: Arc<Notify>, mut stop: watch::Re
 }
 
 /// Every [`ESCALATE_EVERY`], moves escalations whose step waited long enough.
-async fn escalate_loop(store: Arc<dyn Store>, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+async fn escalate_loop(store: Arc<dyn Store>, wake: Arc<Wake>, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(ESCALATE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failing = false;
@@ -309,7 +352,7 @@ async fn escalate_loop(store: Arc<dyn Store>, wake: Arc<Notify>, mut stop: watch
             Ok(moved) => {
                 failing = false;
                 if moved > 0 {
-                    wake.notify_one();
+                    wake.all();
                 }
             }
             Err(err) => {
@@ -330,7 +373,7 @@ struct Recorded {
 }
 
 /// Stores outcomes in batches; on failure keeps them and tries again.
-async fn record_loop(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Recorded>, wake: Arc<Notify>) {
+async fn record_loop(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Recorded>, wake: Arc<Wake>) {
     let mut batch: Vec<Recorded> = Vec::new();
     let mut failing = false;
     loop {
@@ -361,7 +404,7 @@ async fn record_loop(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Recorded>, wa
                     .any(|r| matches!(r.outcome, Outcome::Retry { .. } | Outcome::Defer { .. }));
                 batch.clear();
                 if retried {
-                    wake.notify_one();
+                    wake.all();
                 }
             }
             Err(err) => {
@@ -432,6 +475,7 @@ struct Job {
 }
 
 struct Worker {
+    lane: Lane,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     settings: NotifySettings,
@@ -450,25 +494,26 @@ struct Worker {
 }
 
 impl Worker {
-    async fn run(&mut self, wake: &Notify, stop: &mut watch::Receiver<bool>) {
+    async fn run(&mut self, wake: &Wake, stop: &mut watch::Receiver<bool>) {
         let mut failing = false;
+        // Claims wait until a quarter of the budget is free, so they come in batches.
+        let batch = (budget(self.lane) / 4).max(1) as u32;
         loop {
             if *stop.borrow() {
                 return;
             }
-            let room = self.in_flight.available_permits();
-            if room == 0 {
-                // Wait for a permit to come back.
+            if self.in_flight.available_permits() < batch as usize {
                 tokio::select! {
-                    permit = self.in_flight.clone().acquire_owned() => drop(permit),
+                    permits = self.in_flight.clone().acquire_many_owned(batch) => drop(permits),
                     _ = stop.changed() => return,
                 }
                 continue;
             }
+            let room = self.in_flight.available_permits();
             let limit = (room as u32).min(CLAIM_BATCH);
             let claimed = match self
                 .store
-                .claim_deliveries(self.settings.lease, limit)
+                .claim_deliveries(self.lane, self.settings.lease, limit)
                 .await
             {
                 Ok(claimed) => {
@@ -492,7 +537,7 @@ impl Worker {
             };
             if claimed.is_empty() {
                 tokio::select! {
-                    _ = wake.notified() => {}
+                    _ = wake.lane(self.lane).notified() => {}
                     _ = tokio::time::sleep(IDLE_CLAIM_EVERY) => {}
                     _ = stop.changed() => return,
                 }

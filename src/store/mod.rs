@@ -624,10 +624,11 @@ pub trait Store: Send + Sync {
     /// Plans the events after the planner's cursor (at most `max_events`): one delivery per
     /// (event, recipient) that wants it, written in the transaction that advances the cursor.
     async fn plan_notifications(&self, max_events: u32) -> StoreResult<PlanReport>;
-    /// Claims up to `limit` due deliveries for `lease`, oldest due first. On PostgreSQL
-    /// several processes may claim at once (`FOR UPDATE SKIP LOCKED`).
+    /// Claims up to `limit` due deliveries of one lane for `lease`, oldest due first. On
+    /// PostgreSQL several processes may claim at once (`FOR UPDATE SKIP LOCKED`).
     async fn claim_deliveries(
         &self,
+        lane: crate::notify::record::Lane,
         lease: std::time::Duration,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>>;

@@ -7,7 +7,7 @@ use crate::domain::*;
 use crate::events::Actor;
 use crate::notify::channel::Target;
 use crate::notify::record::{
-    ChannelPatch, DeliveryState, NewChannel, NewSubscriber, Outcome, Purpose, RecipientKind,
+    ChannelPatch, DeliveryState, Lane, NewChannel, NewSubscriber, Outcome, Purpose, RecipientKind,
     SubscriberKind, SubscriberOrigin, SubscriberPatch,
 };
 use crate::store::*;
@@ -416,13 +416,25 @@ pub async fn outbox_claims_and_outcomes(store: &dyn Store, clock: &ManualClock) 
     store.plan_notifications(1000).await.expect("plan");
     let lease = std::time::Duration::from_secs(60);
 
+    // Lanes are claimed apart: the subscribers' lanes hold none of the channels' deliveries.
+    assert!(store
+        .claim_deliveries(Lane::Email, lease, 10)
+        .await
+        .expect("claim")
+        .is_empty());
     // Claims: at most the limit, each once while leased.
-    let first = store.claim_deliveries(lease, 3).await.expect("claim");
+    let first = store
+        .claim_deliveries(Lane::Channel, lease, 3)
+        .await
+        .expect("claim");
     assert_eq!(first.len(), 3);
-    let second = store.claim_deliveries(lease, 10).await.expect("claim");
+    let second = store
+        .claim_deliveries(Lane::Channel, lease, 10)
+        .await
+        .expect("claim");
     assert_eq!(second.len(), 1);
     assert!(store
-        .claim_deliveries(lease, 10)
+        .claim_deliveries(Lane::Channel, lease, 10)
         .await
         .expect("claim")
         .is_empty());
@@ -508,7 +520,10 @@ pub async fn outbox_claims_and_outcomes(store: &dyn Store, clock: &ManualClock) 
 
     // The deferred one is due after its 5 s, the retried one after 5 min.
     clock.advance(Duration::seconds(6));
-    let again = store.claim_deliveries(lease, 10).await.expect("claim");
+    let again = store
+        .claim_deliveries(Lane::Channel, lease, 10)
+        .await
+        .expect("claim");
     assert_eq!(
         again.iter().map(|d| d.key.as_str()).collect::<Vec<_>>(),
         [deferred.as_str()]
@@ -516,10 +531,16 @@ pub async fn outbox_claims_and_outcomes(store: &dyn Store, clock: &ManualClock) 
     // A worker that dies holding a lease: its delivery is claimable once the lease ends, or
     // at once after a release (a sole process restarting).
     assert_eq!(store.release_deliveries().await.expect("release"), 1);
-    let after_crash = store.claim_deliveries(lease, 10).await.expect("claim");
+    let after_crash = store
+        .claim_deliveries(Lane::Channel, lease, 10)
+        .await
+        .expect("claim");
     assert_eq!(after_crash.len(), 1);
     clock.advance(Duration::seconds(61));
-    let lease_ended = store.claim_deliveries(lease, 10).await.expect("claim");
+    let lease_ended = store
+        .claim_deliveries(Lane::Channel, lease, 10)
+        .await
+        .expect("claim");
     assert_eq!(lease_ended.len(), 1, "the lease ended");
 
     // A dead letter retried through the API is due now, with an event.
@@ -693,7 +714,7 @@ pub async fn escalation_steps(store: &dyn Store, clock: &ManualClock) {
     assert_eq!((escalation.step, escalation.round), (0, 0));
     assert_eq!(escalation_deliveries(store).await.len(), 1);
     let claimed = store
-        .claim_deliveries(std::time::Duration::from_secs(60), 10)
+        .claim_deliveries(Lane::Channel, std::time::Duration::from_secs(60), 10)
         .await
         .expect("claim");
     assert_eq!(claimed.len(), 1);

@@ -76,6 +76,10 @@ CREATE TABLE deliveries (
     purpose TEXT NOT NULL,
     -- The escalation a delivery is a step of (its message carries the acknowledgement link).
     escalation_id TEXT,
+    -- Which queue sends it: channel (the team's channels), email or webhook (subscribers).
+    -- Each lane is claimed on its own, so a long fan-out to subscribers never queues the
+    -- team's pages behind it.
+    lane TEXT NOT NULL,
     -- pending, sent, dead (retries exhausted or a permanent failure), cancelled (recipient
     -- gone or unsubscribed).
     state TEXT NOT NULL,
@@ -91,7 +95,7 @@ CREATE TABLE deliveries (
     updated_at TEXT NOT NULL,
     sent_at TEXT
 );
-CREATE INDEX deliveries_pending ON deliveries (due_at) WHERE state = 'pending';
+CREATE INDEX deliveries_pending ON deliveries (lane, due_at) WHERE state = 'pending';
 CREATE INDEX deliveries_dead ON deliveries (updated_at) WHERE state = 'dead';
 CREATE INDEX deliveries_recipient ON deliveries (recipient_id, state);
 CREATE INDEX deliveries_escalation ON deliveries (escalation_id) WHERE escalation_id IS NOT NULL;

@@ -170,8 +170,8 @@ impl WriteTx {
                 escalation.id, escalation.round, escalation.step
             );
             let done = sqlx::query(
-                "INSERT INTO deliveries (key, event_seq, event_kind, recipient_kind, recipient_id, purpose, escalation_id, state, attempts, due_at, created_at, updated_at) \
-                 VALUES ($1, $2, $3, 'channel', $4, 'escalate', $5, 'pending', 0, $6, $6, $6) ON CONFLICT (key) DO NOTHING",
+                "INSERT INTO deliveries (key, event_seq, event_kind, recipient_kind, recipient_id, purpose, escalation_id, lane, state, attempts, due_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, 'channel', $4, 'escalate', $5, 'channel', 'pending', 0, $6, $6, $6) ON CONFLICT (key) DO NOTHING",
             )
             .bind(key)
             .bind(escalation.event_seq)

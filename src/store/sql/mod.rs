@@ -2536,10 +2536,11 @@ impl Store for SqlStore {
 
     async fn claim_deliveries(
         &self,
+        lane: crate::notify::record::Lane,
         lease: Duration,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
-        self.claim_deliveries_tx(lease, limit).await
+        self.claim_deliveries_tx(lane, lease, limit).await
     }
 
     async fn record_deliveries(&self, outcomes: &[(String, Outcome)]) -> StoreResult<()> {

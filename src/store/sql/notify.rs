@@ -10,7 +10,7 @@ use super::*;
 use crate::notify::channel::Target;
 use crate::notify::plan::{self, Topic};
 use crate::notify::record::{
-    address_key, Channel, ChannelPatch, ClaimedDelivery, Delivery, DeliveryState, NewChannel,
+    address_key, Channel, ChannelPatch, ClaimedDelivery, Delivery, DeliveryState, Lane, NewChannel,
     NewSubscriber, OutboxStats, Outcome, PlanReport, Subscriber, SubscriberKind, SubscriberPatch,
     SubscriberTarget,
 };
@@ -229,10 +229,11 @@ impl WriteTx {
         recipient_kind: &str,
         recipient_id: &str,
         purpose: &str,
+        lane: &str,
     ) -> StoreResult<u64> {
         let done = sqlx::query(
-            "INSERT INTO deliveries (key, event_seq, event_kind, recipient_kind, recipient_id, purpose, state, attempts, due_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, $7) ON CONFLICT (key) DO NOTHING",
+            "INSERT INTO deliveries (key, event_seq, event_kind, recipient_kind, recipient_id, purpose, lane, state, attempts, due_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $8, 'pending', 0, $7, $7, $7) ON CONFLICT (key) DO NOTHING",
         )
         .bind(key)
         .bind(event.seq)
@@ -241,6 +242,7 @@ impl WriteTx {
         .bind(recipient_id)
         .bind(purpose)
         .bind(self.now.to_db())
+        .bind(lane)
         .execute(&mut *self.tx)
         .await
         .map_err(map_err)?;
@@ -707,14 +709,16 @@ impl SqlStore {
 
     pub(super) async fn claim_deliveries_tx(
         &self,
+        lane: Lane,
         lease: std::time::Duration,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
         // A read first, so that an idle outbox takes no write lock.
         let due = sqlx::query(
-            "SELECT key FROM deliveries WHERE state = 'pending' AND due_at <= $1 LIMIT 1",
+            "SELECT key FROM deliveries WHERE state = 'pending' AND lane = $2 AND due_at <= $1 LIMIT 1",
         )
         .bind(self.clock.now().to_db())
+        .bind(lane.as_str())
         .fetch_optional(&self.pool)
         .await
         .map_err(map_err)?;
@@ -734,7 +738,7 @@ impl SqlStore {
         };
         let sql = format!(
             "UPDATE deliveries SET due_at = $1, lease_until = $1, updated_at = $2 \
-              WHERE key IN (SELECT key FROM deliveries WHERE state = 'pending' AND due_at <= $2 \
+              WHERE key IN (SELECT key FROM deliveries WHERE state = 'pending' AND lane = $4 AND due_at <= $2 \
                             ORDER BY due_at LIMIT $3{skip_locked}) \
               RETURNING key, event_seq, recipient_kind, recipient_id, purpose, attempts, escalation_id"
         );
@@ -742,6 +746,7 @@ impl SqlStore {
             .bind(until.to_db())
             .bind(now.to_db())
             .bind(limit.max(1) as i64)
+            .bind(lane.as_str())
             .fetch_all(&mut *w.tx)
             .await
             .map_err(map_err)?;
@@ -1047,7 +1052,7 @@ async fn plan_event(w: &mut WriteTx, event: &Event, channels: &[Channel]) -> Sto
         return match (&event.subject_id, waiting) {
             (Some(id), true) => {
                 let key = delivery_key(event.seq, id);
-                w.insert_delivery(&key, event, "subscriber", id, "confirm")
+                w.insert_delivery(&key, event, "subscriber", id, "confirm", "email")
                     .await
             }
             _ => Ok(0),
@@ -1067,14 +1072,15 @@ async fn plan_event(w: &mut WriteTx, event: &Event, channels: &[Channel]) -> Sto
                     "channel",
                     &id,
                     "notify",
+                    "channel",
                 )
                 .await?;
         }
     }
     if audience.subscribers {
         let sql = format!(
-            "INSERT INTO deliveries (key, event_seq, event_kind, recipient_kind, recipient_id, purpose, state, attempts, due_at, created_at, updated_at) \
-             SELECT $1 || s.id, $2, $3, 'subscriber', s.id, 'notify', 'pending', 0, $4, $4, $4 \
+            "INSERT INTO deliveries (key, event_seq, event_kind, recipient_kind, recipient_id, purpose, lane, state, attempts, due_at, created_at, updated_at) \
+             SELECT $1 || s.id, $2, $3, 'subscriber', s.id, 'notify', s.kind, 'pending', 0, $4, $4, $4 \
                FROM subscribers s WHERE {} \
              ON CONFLICT (key) DO NOTHING",
             subscriber_filter(&audience, 5)
