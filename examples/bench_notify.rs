@@ -19,8 +19,8 @@
 //!    API subscription (confirmed, every subject, maintenance notices on, component changes
 //!    off, a 256-bit signing secret for webhooks). Creating 100,000 through the API one by one
 //!    would take longer than the benchmark. By default the two kinds are interleaved in
-//!    creation order (`--order`), as subscriptions arrive over time; the outbox is claimed in
-//!    that order.
+//!    creation order (`--order`), as subscriptions arrive over time; each lane of the outbox
+//!    (email, webhook) is claimed in that order.
 //! 3. Writes a configuration (`[page] url`, `[notifications] allow_private_targets`,
 //!    `[notifications.smtp]` to the sink with `security = "none"`), creates a token with
 //!    `pharos token create`, starts the release `pharos serve`, and creates one component.
@@ -108,7 +108,8 @@ struct Args {
     /// `[notifications.smtp] pool_size` (default: Pharos's own default).
     #[arg(long, value_name = "N")]
     smtp_pool: Option<u32>,
-    /// The subscribers' creation order, which is the order the outbox is claimed in.
+    /// The subscribers' creation order, which is the order each lane of the outbox (email,
+    /// webhook) is claimed in.
     #[arg(long, value_enum, default_value_t = Order::Interleaved)]
     order: Order,
     /// Diagnosis, not a benchmark of Pharos as deployed: the SMTP sink acknowledges every
@@ -1707,7 +1708,12 @@ async fn run(
                 ) * 1000.0
             };
             println!(
-                "- {ch} send time (`pharos_notify_send_seconds`, each send from its start, after waiting for a slot): mean {:.2} ms over {} sends (p50 {:.2} ms, p99 {:.2} ms in the exporter's window at the last read)",
+                "- {ch} send time (`pharos_notify_send_seconds`: from the start of a send, once the lane gave it a slot{}): mean {:.2} ms over {} sends (p50 {:.2} ms, p99 {:.2} ms in the exporter's window at the last read)",
+                if ch == "email" {
+                    ", including the wait for one of the pool's SMTP connections"
+                } else {
+                    ""
+                },
                 1000.0 * s / n,
                 thousands(n as u64),
                 p("0.5"),
