@@ -20,6 +20,7 @@
 mod common;
 
 use common::process::{pharos, run, Server};
+use common::sqlite::{bring_back, move_away};
 use common::proxy::Proxy;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -219,29 +220,6 @@ async fn postgres_outage_keeps_the_page_up_and_resumes() {
     proxy.restore();
     assert_resumes(&server, &token, &component, "After the restart").await;
     server.terminate().assert_success("stop");
-}
-
-/// Makes the SQLite database at `db` unreachable: its files (with the WAL and shared-memory
-/// files) move to `away`. Root ignores permissions, so a `chmod` would not do.
-fn move_away(db: &Path, away: &Path) {
-    std::fs::create_dir_all(away).unwrap();
-    for suffix in ["", "-wal", "-shm"] {
-        let file = db.with_file_name(format!("pharos.db{suffix}"));
-        if file.exists() {
-            std::fs::rename(&file, away.join(format!("pharos.db{suffix}"))).unwrap();
-        }
-    }
-}
-
-/// Puts back what [`move_away`] took, in place of a folder put there meanwhile.
-fn bring_back(db: &Path, away: &Path) {
-    if db.is_dir() {
-        std::fs::remove_dir(db).unwrap();
-    }
-    for entry in std::fs::read_dir(away).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::rename(entry.path(), db.with_file_name(entry.file_name())).unwrap();
-    }
 }
 
 fn sqlite_database(dir: &Path) -> (PathBuf, String) {

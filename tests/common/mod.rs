@@ -9,3 +9,4 @@ pub mod proxy;
 pub mod receiver;
 pub mod smtp;
 pub mod source;
+pub mod sqlite;
