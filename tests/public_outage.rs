@@ -20,8 +20,8 @@
 mod common;
 
 use common::process::{pharos, run, Server};
-use common::sqlite::{bring_back, move_away};
 use common::proxy::Proxy;
+use common::sqlite::{bring_back, move_away};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
