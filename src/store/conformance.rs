@@ -67,6 +67,7 @@ macro_rules! store_conformance_checks {
                 rollups_catch_up_and_recompute_late_results,
                 prune_keeps_rollups,
                 uptime_windows,
+                recording_checks_twice_stores_them_once,
                 reconcile_config,
                 reconcile_monitors,
                 vendors_crud,

@@ -266,6 +266,27 @@ async fn raw_count(store: &dyn Store, monitor: MonitorId) -> usize {
 
 // ---- checks --------------------------------------------------------------------------------
 
+/// A batch stored twice (the writer retrying after its commit went through but the answer
+/// was lost, or results kept on disk that were also written) is stored once.
+pub async fn recording_checks_twice_stores_them_once(store: &dyn Store, _clock: &ManualClock) {
+    let id = monitor(store, "retried batch").await;
+    let inputs = series(id, ts("2026-03-02T10:00:00Z"), Duration::seconds(30), 6, 0);
+    record(store, &inputs).await;
+    record(store, &inputs[2..]).await;
+    assert_eq!(raw_count(store, id).await, 6, "each result once");
+    // A result at a new time in the same batch as repeated ones is still stored.
+    let mut more = inputs[4..].to_vec();
+    more.extend(series(
+        id,
+        ts("2026-03-02T10:03:00Z"),
+        Duration::seconds(30),
+        1,
+        9,
+    ));
+    record(store, &more).await;
+    assert_eq!(raw_count(store, id).await, 7);
+}
+
 /// Results over two days, with an hour without any and an hour where every check failed,
 /// roll up into hours and days equal to a recomputation from the same inputs; rolling up
 /// again changes nothing; the hour still in progress waits; other monitors stay apart.

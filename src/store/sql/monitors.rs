@@ -874,9 +874,13 @@ impl SqlStore {
                     continue;
                 }
             }
+            // Idempotent: a batch written again (a retry after a commit whose answer was lost)
+            // adds nothing. The lookup uses the (monitor_id, at) index.
             sqlx::query(
                 "INSERT INTO check_results (monitor_id, at, location, outcome, error_class, message, \
-                     status_code, latency_us, report) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                     status_code, latency_us, report) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE NOT EXISTS \
+                     (SELECT 1 FROM check_results WHERE monitor_id = $1 AND at = $2 AND location = $3)",
             )
             .bind(r.monitor_id.to_string())
             .bind(r.at.to_db())
