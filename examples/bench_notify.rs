@@ -1650,7 +1650,7 @@ async fn run(
     println!();
 
     // Where the time went.
-    let sum = |m: &str, name: &str, ch: &str| metric(m, name, &[("channel", ch)]);
+    let sum = |m: &str, name: &str, ch: &str| metric(m, name, &[("kind", ch)]);
     println!("Pipeline (from `/metrics` and the outbox; times after time zero):");
     println!();
     println!(
@@ -1675,11 +1675,11 @@ async fn run(
                 let v = metric(
                     &final_metrics,
                     "pharos_notify_deliveries_total",
-                    &[("channel", ch), ("outcome", o)],
+                    &[("kind", ch), ("outcome", o)],
                 ) - metric(
                     &first_metrics,
                     "pharos_notify_deliveries_total",
-                    &[("channel", ch), ("outcome", o)],
+                    &[("kind", ch), ("outcome", o)],
                 );
                 format!("{o} {}", thousands(v.max(0.0) as u64))
             })
@@ -1689,7 +1689,7 @@ async fn run(
     // Outcomes decided without a send (deferred: the group's queue was full) are counted
     // under the recipient's kind, sends under the target's kind.
     println!(
-        "- outcomes (`pharos_notify_deliveries_total`, by its `channel` label): email: {}; webhook: {}; subscriber (no send): {}.",
+        "- outcomes (`pharos_notify_deliveries_total`, by its `kind` label): email: {}; webhook: {}; subscriber (no send): {}.",
         outcomes("email"),
         outcomes("webhook"),
         outcomes("subscriber")
@@ -1704,7 +1704,7 @@ async fn run(
                 metric(
                     &fanout_metrics,
                     "pharos_notify_send_seconds",
-                    &[("channel", ch), ("quantile", q)],
+                    &[("kind", ch), ("quantile", q)],
                 ) * 1000.0
             };
             println!(

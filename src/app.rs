@@ -89,6 +89,9 @@ struct Preparation {
     monitors: Vec<crate::store::DeclaredMonitor>,
     vendors: Vec<crate::vendor::record::DeclaredVendor>,
     ready: Arc<AtomicBool>,
+    /// For the first admin's set-up link, logged when there is no user yet.
+    page_url: String,
+    clock: Arc<dyn Clock>,
 }
 
 impl Preparation {
@@ -123,6 +126,7 @@ impl Preparation {
                 "reconciled declared vendors"
             );
         }
+        http::admin::announce_setup_link(&*self.store, &*self.clock, &self.page_url).await?;
         self.ready.store(true, Ordering::SeqCst);
         projector.refresh().await
     }
@@ -182,6 +186,8 @@ impl App {
             monitors: config.monitors.clone(),
             vendors: config.vendors.follow.clone(),
             ready: ready.clone(),
+            page_url: config.page.url.clone(),
+            clock: clock.clone(),
         };
         match preparation.run(&projector).await {
             Ok(()) => {}
@@ -239,6 +245,10 @@ impl App {
             history_pages: Arc::default(),
             notifications,
             subscribe_limits: Arc::default(),
+            admin: Arc::new(http::admin::AdminState::new(
+                &config.admin,
+                &config.page.url,
+            )),
         };
         Ok(App {
             config,
@@ -283,9 +293,10 @@ impl App {
             self.poller
                 .run(self.state.db_ready.clone(), stop_rx.clone()),
         );
-        let notifier_task = self.notifier.map(|notifier| {
-            tokio::spawn(notifier.run(self.state.db_ready.clone(), stop_rx.clone()))
-        });
+        // Delivery runs on a runtime and thread of its own, below the page's priority.
+        let notifier_task = self
+            .notifier
+            .map(|notifier| notifier.start(self.state.db_ready.clone(), stop_rx.clone()));
         let projector = Arc::new(self.projector);
         let running = projector.clone();
         let projector_task = tokio::spawn(async move { running.run(stop_rx).await });

@@ -1,9 +1,12 @@
 //! The command line: `serve`, `migrate`, `token create|list|revoke`, `config check`,
-//! `vendor add|list|catalog`.
+//! `vendor add|list|catalog`, `user create|list|reset-password` (in `cli/user.rs`).
 //!
 //! Every command that touches data takes the same `--config`, `--data-dir` and
 //! `--database-url` as `serve`, so `pharos token create` writes to the database that
 //! `pharos serve` reads. Output meant for people goes to stdout; logs go to stderr.
+//!
+//! The responder commands (`incident`, `component`, `status`, in `cli/remote.rs`) are the
+//! exception: they are clients of a running server's HTTP APIs and never open the database.
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config, LogFormat, Overrides};
@@ -14,6 +17,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+
+mod remote;
+mod user;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -72,6 +78,17 @@ pub enum Command {
     /// Follow third-party status pages (vendors).
     #[command(subcommand)]
     Vendor(VendorCommand),
+    /// Manage accounts of the web UI (/admin).
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Open, update, resolve and list incidents on a running server (PHAROS_URL, PHAROS_TOKEN).
+    #[command(subcommand, after_help = remote::REMOTE_HELP)]
+    Incident(remote::IncidentCommand),
+    /// Set and list component statuses on a running server (PHAROS_URL, PHAROS_TOKEN).
+    #[command(subcommand, after_help = remote::REMOTE_HELP)]
+    Component(remote::ComponentCommand),
+    /// Print the status page of a running server in the terminal (PHAROS_URL; no token).
+    Status(remote::StatusArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -246,6 +263,23 @@ pub async fn run(cli: Cli) -> ExitCode {
             store.close().await;
             code
         }
+        Command::User(cmd) => {
+            let config = match load_config(&overrides(&cli.global, None)) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            init_tracing(config.log_format, "warn");
+            let store = match crate::app::open_store(&config, clock).await {
+                Ok(s) => s,
+                Err(err) => return fail(format!("{err:#}")),
+            };
+            let code = user::run(&store, cmd).await;
+            store.close().await;
+            code
+        }
+        Command::Incident(cmd) => remote::incident(cmd, &*clock).await,
+        Command::Component(cmd) => remote::component(cmd).await,
+        Command::Status(args) => remote::status(args, &*clock).await,
         Command::Vendor(VendorCommand::Catalog { query }) => vendor_catalog(query.as_deref()),
         Command::Vendor(cmd) => {
             let config = match load_config(&overrides(&cli.global, None)) {

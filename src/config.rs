@@ -7,12 +7,14 @@
 //! must not silently fall back to a default.
 //!
 //! `[[monitors]]` entries are read and validated in [`monitors`], `[[vendors.follow]]` in
-//! [`vendors`] and `[notifications]` in [`notify`].
+//! [`vendors`], `[notifications]` in [`notify`] and `[admin]` in [`admin`].
 
+mod admin;
 mod monitors;
 mod notify;
 mod vendors;
 
+pub use admin::{AdminSettings, SecureCookies};
 pub use notify::{AlarmSettings, NotifySettings, SmtpSecurity, SmtpSettings};
 
 use crate::store::{DeclaredComponent, DeclaredGroup, DeclaredMonitor};
@@ -46,6 +48,8 @@ pub struct Config {
     pub vendors: VendorSettings,
     /// `[notifications]`: sending, retries, SMTP and the pipeline's own alarm.
     pub notifications: NotifySettings,
+    /// `[admin]`: the web UI's session cookies and expiry.
+    pub admin: AdminSettings,
 }
 
 /// `[vendors]`: how followed vendors are polled, kept and shown.
@@ -166,6 +170,8 @@ struct FileConfig {
     vendors: VendorsSection,
     #[serde(default)]
     notifications: notify::NotificationsSection,
+    #[serde(default)]
+    admin: admin::AdminSection,
     #[serde(default)]
     component_groups: Vec<GroupDecl>,
     #[serde(default)]
@@ -312,6 +318,12 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ),
     ("PHAROS_NOTIFICATIONS_ENABLED", "notifications.enabled"),
     ("PHAROS_SMTP_PASSWORD", "notifications.smtp.password"),
+    ("PHAROS_ADMIN_SECURE_COOKIES", "admin.secure_cookies"),
+    (
+        "PHAROS_ADMIN_SESSION_IDLE_MINUTES",
+        "admin.session_idle_minutes",
+    ),
+    ("PHAROS_ADMIN_SESSION_MAX_DAYS", "admin.session_max_days"),
 ];
 
 /// Reads the file (if any), then applies the environment and the flags, then validates.
@@ -356,6 +368,7 @@ fn unknown_keys(file: &FileConfig) -> Vec<String> {
         ("http", &file.http.unknown),
         ("monitoring", &file.monitoring.unknown),
         ("vendors", &file.vendors.unknown),
+        ("admin", &file.admin.unknown),
     ] {
         keys.extend(unknown.keys().map(|k| format!("{section}.{k}")));
     }
@@ -538,6 +551,8 @@ fn resolve(
     let notifications =
         notify::settings(&mut problems, std::mem::take(&mut file.notifications), env);
 
+    let admin = admin::settings(&mut problems, std::mem::take(&mut file.admin), env);
+
     let page_name = env("PHAROS_PAGE_NAME")
         .or(file.page.name)
         .unwrap_or_else(|| "Status".into());
@@ -611,6 +626,7 @@ fn resolve(
         monitors,
         vendors,
         notifications,
+        admin,
     })
 }
 

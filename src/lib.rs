@@ -3,6 +3,7 @@
 //! The crate is one binary (`pharos`, see `main.rs`) over this library, so integration tests
 //! can drive the same code. The parts:
 //!
+//! - [`account`]: users and roles of the web UI, argon2id passwords, TOTP, session secrets.
 //! - [`domain`]: the vocabulary's types and rules (statuses, ids, the component status rule);
 //!   no I/O.
 //! - [`events`]: the event log's kinds and actors. Every change appends events in the same
@@ -17,6 +18,7 @@
 //! - [`cli`]: the command line.
 //! - [`clock`]: injected wall time.
 
+pub mod account;
 pub mod app;
 pub mod cli;
 pub mod clock;

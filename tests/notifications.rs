@@ -745,3 +745,286 @@ async fn subscribing_from_the_page_with_double_opt_in() {
     assert!(limited, "the 11th request within the hour is refused");
     app.stop().await;
 }
+
+/// A subscriber's id by its address (the management API lists addresses).
+async fn subscriber_id(app: &TestApp, address: &str) -> String {
+    let (status, listed) = app.get("/api/v1/subscribers?limit=500").await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    listed["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .find(|s| s["address"] == address)
+        .unwrap_or_else(|| panic!("no subscriber {address} in {listed}"))["id"]
+        .as_str()
+        .expect("id")
+        .to_string()
+}
+
+/// GitHub followed through a statuspage source on 127.0.0.1, imported (silently) while all
+/// is well; returns the vendor's id.
+async fn follow_quiet_github(app: &TestApp, source: &common::source::Source) -> String {
+    let summary = |name: &str| {
+        let path = format!(
+            "{}/../shared/fixtures/statuspage/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(&path).unwrap_or_else(|e| panic!("read {path}: {e}"))
+    };
+    source.set(
+        "/api/v2/summary.json",
+        common::source::Reply::json(summary("github-summary-all-operational.json")),
+    );
+    let (status, vendor) = app
+        .post(
+            "/api/v1/vendors",
+            json!({"name": "GitHub", "slug": "github", "page_url": source.base,
+                   "adapter": "statuspage", "source_url": source.url("/api/v2/summary.json")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{vendor}");
+    let (status, polled) = app.post("/api/v1/vendors/github/poll", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{polled}");
+    // The incident that the next poll finds.
+    source.set(
+        "/api/v2/summary.json",
+        common::source::Reply::json(summary("github-summary-2026-07-24-critical.json")),
+    );
+    vendor["id"].as_str().expect("id").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_can_follow_a_vendor_from_the_page() {
+    let clock = Arc::new(ManualClock::new(
+        Timestamp::parse("2026-07-24T19:00:00Z").expect("time"),
+    ));
+    let toml = format!(
+        "{}[vendors]\npublic = true\nfetch_timeout_seconds = 1\n",
+        config(None)
+    );
+    let Some(app) = spawn_with_config_and_clock(Db::Sqlite, &toml, clock.clone()).await else {
+        return;
+    };
+    let api = component(&app, "API").await;
+    let source = common::source::Source::start().await;
+    let github = follow_quiet_github(&app, &source).await;
+
+    // The form offers the followed vendor beside the components.
+    let (token, cookie) = form(&app).await;
+    let html = app
+        .client
+        .get(app.url("/subscribe"))
+        .send()
+        .await
+        .expect("get /subscribe")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains(&format!("name=\"vendor\" value=\"{github}\"")) && html.contains("GitHub"),
+        "{html}"
+    );
+
+    // One reader follows GitHub (and, having chosen no component, every component); another
+    // only our API.
+    let vendor_fan = Receiver::start(Behaviour::Ok).await;
+    let api_only = Receiver::start(Behaviour::Ok).await;
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let (status, page) = post_form(
+        &app,
+        Some(&cookie),
+        format!(
+            "kind=webhook&webhook_url={}&vendor={github}&form_token={token}",
+            encode(&vendor_fan.url)
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let secret = token_after(&page, "(shown once): ");
+    let (token, cookie) = form(&app).await;
+    let (status, page) = post_form(
+        &app,
+        Some(&cookie),
+        format!(
+            "kind=webhook&webhook_url={}&component={api}&form_token={token}",
+            encode(&api_only.url)
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+
+    // GitHub's incident opens: it reaches the vendor's follower only.
+    clock.set(Timestamp::parse("2026-07-24T19:45:00Z").expect("time"));
+    let (status, polled) = app.post("/api/v1/vendors/github/poll", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{polled}");
+    // The clock moves on while waiting, so that a send retried after a transient failure
+    // (the clock is manual) comes due again.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let has = |r: &Receiver, kind: &str| kinds(&r.received()).iter().any(|k| k == kind);
+    while !has(&vendor_fan, "vendor.incident_opened") {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "GitHub's incident not received; pending {:?}; sent {:?}",
+            deliveries(&app, "pending").await,
+            deliveries(&app, "sent").await
+        );
+        clock.advance(chrono::Duration::seconds(1));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let got = vendor_fan.received();
+    assert!(got.iter().all(|r| signature_holds(r, &secret)));
+    // Our own incident, planned after GitHub's: once both have it, GitHub's news has been
+    // planned for everyone it was for.
+    open_incident(&app, "API down", &api).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !(has(&vendor_fan, "incident.opened") && has(&api_only, "incident.opened")) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "our incident not received: {:?} / {:?}; pending {:?}; cancelled {:?}; subscribers {}",
+            kinds(&vendor_fan.received()),
+            kinds(&api_only.received()),
+            deliveries(&app, "pending").await,
+            deliveries(&app, "cancelled").await,
+            app.get("/api/v1/subscribers").await.1
+        );
+        clock.advance(chrono::Duration::seconds(1));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        kinds(&api_only.received())
+            .iter()
+            .all(|k| !k.starts_with("vendor.")),
+        "{:?}",
+        kinds(&api_only.received())
+    );
+    let fan_id = subscriber_id(&app, &vendor_fan.url).await;
+    let mut vendor_news = Vec::new();
+    for state in ["pending", "sent", "dead", "cancelled"] {
+        vendor_news.extend(deliveries(&app, state).await.into_iter().filter(|d| {
+            d["event_kind"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("vendor.")
+        }));
+    }
+    assert!(!vendor_news.is_empty());
+    assert!(
+        vendor_news
+            .iter()
+            .all(|d| d["recipient_id"] == fan_id.as_str()),
+        "{vendor_news:?}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vendors_are_not_offered_when_their_pages_are_private() {
+    let toml = format!("{}[vendors]\npublic = false\n", config(None));
+    let Some(app) = spawn_with_config(Db::Sqlite, &toml).await else {
+        return;
+    };
+    let api = component(&app, "API").await;
+    let source = common::source::Source::start().await;
+    let github = follow_quiet_github(&app, &source).await;
+    let (token, cookie) = form(&app).await;
+    let html = app
+        .client
+        .get(app.url("/subscribe"))
+        .send()
+        .await
+        .expect("get /subscribe")
+        .text()
+        .await
+        .expect("html");
+    assert!(!html.contains("name=\"vendor\""), "{html}");
+    assert!(!html.contains("GitHub"), "{html}");
+    // A vendor id posted anyway is dropped.
+    let (status, page) = post_form(
+        &app,
+        Some(&cookie),
+        format!("kind=webhook&webhook_url=http%3A%2F%2F127.0.0.1%3A9%2Fhook&component={api}&vendor={github}&form_token={token}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let (_, listed) = app.get("/api/v1/subscribers").await;
+    let subjects = &listed["data"][0]["subjects"];
+    assert_eq!(subjects, &json!([api]), "{listed}");
+    app.stop().await;
+}
+
+/// A reader's webhook whose host name resolves to a private address (`localhost` stands for a
+/// public name rebound to 127.0.0.1 after subscribing: the form refuses the name `localhost`
+/// itself, so the row is written through the store, as the form would) is refused when sent
+/// unless `allow_private_targets`; an operator's subscriber with the same host is trusted.
+async fn a_readers_webhook_resolving_privately(allowed: bool) {
+    let toml = config(None).replace(
+        "allow_private_targets = true",
+        &format!("allow_private_targets = {allowed}"),
+    );
+    let Some(app) = spawn_with_config(Db::Sqlite, &toml).await else {
+        return;
+    };
+    let api = component(&app, "API").await;
+    let receiver = Receiver::start(Behaviour::Ok).await;
+    let by_name = |path: &str| format!("{}{path}", receiver.url.replace("127.0.0.1", "localhost"));
+    use pharos::notify::record::{NewSubscriber, SubscriberKind, SubscriberOrigin};
+    use pharos::store::Store;
+    for (path, origin) in [
+        ("/reader", SubscriberOrigin::Page),
+        ("/operator", SubscriberOrigin::Api),
+    ] {
+        app.store
+            .create_subscriber(
+                NewSubscriber {
+                    kind: SubscriberKind::Webhook,
+                    address: by_name(path),
+                    subjects: vec![],
+                    maintenance: false,
+                    component_changes: false,
+                    confirmed: true,
+                    origin,
+                    secret: Some("s3cret".into()),
+                },
+                &pharos::events::Actor::reader(),
+            )
+            .await
+            .expect("subscriber");
+    }
+    open_incident(&app, "API down", &api).await;
+    receiver
+        .wait_for("the operator's subscriber", Duration::from_secs(20), |r| {
+            r.iter().any(|r| r.path == "/operator")
+        })
+        .await;
+    if allowed {
+        receiver
+            .wait_for("the reader's subscriber", Duration::from_secs(20), |r| {
+                r.iter().any(|r| r.path == "/reader")
+            })
+            .await;
+    } else {
+        eventually(
+            "the reader's delivery dead-lettered",
+            Duration::from_secs(20),
+            || async { !deliveries(&app, "dead").await.is_empty() },
+        )
+        .await;
+        let dead = deliveries(&app, "dead").await;
+        assert_eq!(dead.len(), 1, "{dead:?}");
+        let error = dead[0]["last_error"].as_str().unwrap_or("");
+        assert!(error.contains("private addresses"), "{error}");
+        assert_eq!(dead[0]["attempts"], 1, "refused at once, not retried");
+        assert!(receiver.received().iter().all(|r| r.path != "/reader"));
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_readers_webhook_resolving_privately_is_refused() {
+    a_readers_webhook_resolving_privately(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_readers_webhook_resolving_privately_is_sent_when_allowed() {
+    a_readers_webhook_resolving_privately(true).await;
+}

@@ -15,7 +15,7 @@ use common::smtp::{Failure, Options, Security, SmtpSink};
 use hmac::Mac;
 use pharos::config::{NotifySettings, SmtpSecurity, SmtpSettings};
 use pharos::domain::model::Event;
-use pharos::notify::channel::{Envelope, SendError, Sender, Target};
+use pharos::notify::channel::{Envelope, Reach, SendError, Sender, Target};
 use pharos::notify::message::{self, Message, PageContext, Severity};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -251,6 +251,7 @@ fn envelope(key: &str) -> Envelope {
         idempotency_key: key.into(),
         unsubscribe_url: None,
         ack_url: None,
+        reach: Reach::Anywhere,
     }
 }
 
@@ -800,6 +801,7 @@ async fn email_goes_out_over_starttls_on_one_pooled_connection() {
             idempotency_key: format!("0193-delivery-{i}"),
             unsubscribe_url: Some(format!("https://status.acme.test/unsubscribe/{i}?sig=abc")),
             ack_url: Some(format!("https://status.acme.test/ack/{i}")),
+            reach: Reach::Anywhere,
         };
         let receipt = sender.send(&target, m, &env).await.expect("sent");
         assert_eq!(receipt.status, Some(250));
@@ -1162,4 +1164,43 @@ async fn a_receiver_that_hangs_costs_one_timeout() {
     assert!(!err.permanent);
     assert_eq!(err.message, "no answer within 1 s");
     assert!(took < timeout + Duration::from_millis(900), "took {took:?}");
+}
+
+/// A webhook a reader gave may reach public addresses only, checked when it is sent: an IP
+/// literal, and a host name (here `localhost`) by every address it resolves to. Operators'
+/// targets reach anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_webhooks_cannot_reach_private_addresses() {
+    let (_, messages) = incident_messages().await;
+    let hook = Hook::start().await;
+    let sender = sender(Duration::from_secs(5));
+    let by_name = hook.url("/by-name").replace("127.0.0.1", "localhost");
+    let public_only = Envelope {
+        reach: Reach::PublicOnly,
+        ..envelope("reader")
+    };
+    for url in [by_name.clone(), hook.url("/by-ip")] {
+        let target = Target::Webhook {
+            url: url.clone(),
+            secret: None,
+            headers: BTreeMap::new(),
+        };
+        let err = sender
+            .send(&target, &messages[0], &public_only)
+            .await
+            .expect_err("a private address is refused");
+        assert!(err.permanent, "{url}: {err:?}");
+        assert!(err.message.contains("private"), "{url}: {}", err.message);
+    }
+    assert!(hook.take().is_empty(), "nothing reached the receiver");
+    let target = Target::Webhook {
+        url: by_name,
+        secret: None,
+        headers: BTreeMap::new(),
+    };
+    sender
+        .send(&target, &messages[0], &envelope("operator"))
+        .await
+        .expect("an operator's target reaches a private address");
+    assert_eq!(hook.take().len(), 1);
 }

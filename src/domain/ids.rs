@@ -95,6 +95,10 @@ id_type!(
     SubscriberId
 );
 id_type!(
+    /// Identifies a user of the web UI.
+    UserId
+);
+id_type!(
     /// Identifies an escalation policy.
     EscalationPolicyId
 );
@@ -102,6 +106,10 @@ id_type!(
     /// Identifies one escalation (a policy running for one incident, monitor or vendor
     /// incident).
     EscalationId
+);
+id_type!(
+    /// Identifies an incident template of the web UI.
+    IncidentTemplateId
 );
 
 /// A short, URL-friendly id for incident links (`/incidents/{short_id}`), in the style of

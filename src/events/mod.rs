@@ -37,6 +37,10 @@ impl Actor {
     pub fn acknowledge_link() -> Self {
         Actor("link".into())
     }
+    /// A change a signed-in user made through the web UI.
+    pub fn user(email: &str) -> Self {
+        Actor(format!("user:{email}"))
+    }
     /// A change Pharos made on its own (a maintenance window opening, a monitor deciding).
     pub fn system() -> Self {
         Actor("pharos".into())
@@ -84,6 +88,7 @@ event_kinds! {
     IncidentUpdated => "incident.updated",
     IncidentUpdatePosted => "incident.update_posted",
     IncidentUpdateEdited => "incident.update_edited",
+    IncidentUpdateDeleted => "incident.update_deleted",
     IncidentResolved => "incident.resolved",
     IncidentPostmortemPublished => "incident.postmortem_published",
     IncidentPostmortemSaved => "incident.postmortem_saved",
@@ -136,6 +141,15 @@ event_kinds! {
     EscalationAcknowledged => "escalation.acknowledged",
     EscalationResolved => "escalation.resolved",
     EscalationExhausted => "escalation.exhausted",
+    UserCreated => "user.created",
+    UserUpdated => "user.updated",
+    UserDeleted => "user.deleted",
+    UserSignedIn => "user.signed_in",
+    UserSignedOut => "user.signed_out",
+    UserPasswordChanged => "user.password_changed",
+    IncidentTemplateCreated => "incident_template.created",
+    IncidentTemplateUpdated => "incident_template.updated",
+    IncidentTemplateDeleted => "incident_template.deleted",
 }
 
 impl fmt::Display for EventKind {

@@ -5,6 +5,7 @@
 //! dropped connection), the 1 MiB body limit, request metrics. Authentication is a route layer
 //! on `/api/v1` only, so an unknown path is a plain 404 whatever the token.
 
+pub mod admin;
 pub mod api_v1;
 pub mod api_v2;
 pub mod auth;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub notifications: Option<crate::notify::worker::Notifications>,
     /// Subscription requests from the page, counted per client and per address.
     pub subscribe_limits: Arc<public::html::subscribe::SubscribeLimits>,
+    /// The web UI's settings and failed sign-ins per client (`http/admin`).
+    pub admin: Arc<admin::AdminState>,
 }
 
 /// Every route, with the OpenAPI description each handler carries. With a state, `/api/v1`
@@ -82,9 +85,18 @@ fn routes(auth_state: Option<AppState>) -> OpenApiRouter<AppState> {
             incidents::delete
         ))
         .routes(routes!(incidents::post_update))
-        .routes(routes!(incidents::edit_update))
+        .routes(routes!(incidents::edit_update, incidents::delete_update))
         .routes(routes!(incidents::resolve))
         .routes(routes!(incidents::put_postmortem))
+        .routes(routes!(
+            incident_templates::list,
+            incident_templates::create
+        ))
+        .routes(routes!(
+            incident_templates::get,
+            incident_templates::update,
+            incident_templates::delete
+        ))
         .routes(routes!(maintenances::list, maintenances::create))
         .routes(routes!(maintenances::get, maintenances::update))
         .routes(routes!(maintenances::cancel))
@@ -192,6 +204,171 @@ fn routes(auth_state: Option<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(public::feeds::page_badge))
         .routes(routes!(public::feeds::component_badge))
         .routes(routes!(public::feeds::uptime_badge))
+        // The admin UI (http/admin/):
+        .routes(routes!(admin::pages::dashboard::show))
+        .routes(routes!(
+            admin::pages::auth::login_form,
+            admin::pages::auth::login
+        ))
+        .routes(routes!(
+            admin::pages::auth::totp_form,
+            admin::pages::auth::totp_submit
+        ))
+        .routes(routes!(admin::pages::auth::logout))
+        .routes(routes!(admin::pages::auth::logout_everywhere))
+        .routes(routes!(
+            admin::pages::auth::setup_form,
+            admin::pages::auth::setup
+        ))
+        .routes(routes!(admin::pages::account::show))
+        .routes(routes!(admin::pages::account::change_password))
+        .routes(routes!(admin::pages::account::totp_start))
+        .routes(routes!(admin::pages::account::totp_enable))
+        .routes(routes!(admin::pages::account::totp_disable))
+        .routes(routes!(
+            admin::pages::users::list,
+            admin::pages::users::create
+        ))
+        .routes(routes!(admin::pages::users::set_role))
+        .routes(routes!(admin::pages::users::set_disabled))
+        .routes(routes!(admin::pages::users::reset_password))
+        .routes(routes!(
+            admin::pages::tokens::list,
+            admin::pages::tokens::create
+        ))
+        .routes(routes!(admin::pages::tokens::revoke))
+        .routes(routes!(admin::pages::audit::list))
+        // Monitors (admin/pages/monitors.rs):
+        .routes(routes!(
+            admin::pages::monitors::list,
+            admin::pages::monitors::create
+        ))
+        .routes(routes!(admin::pages::monitors::new_form))
+        .routes(routes!(admin::pages::monitors::test_form))
+        .routes(routes!(
+            admin::pages::monitors::show,
+            admin::pages::monitors::update
+        ))
+        .routes(routes!(admin::pages::monitors::edit_form))
+        .routes(routes!(admin::pages::monitors::pause))
+        .routes(routes!(admin::pages::monitors::resume))
+        .routes(routes!(
+            admin::pages::monitors::delete_confirm,
+            admin::pages::monitors::delete
+        ))
+        .routes(routes!(admin::pages::monitors::test_stored))
+        // Components and groups (admin/pages/components.rs):
+        .routes(routes!(
+            admin::pages::components::list,
+            admin::pages::components::create
+        ))
+        .routes(routes!(admin::pages::components::new_form))
+        .routes(routes!(admin::pages::components::update))
+        .routes(routes!(admin::pages::components::edit_form))
+        .routes(routes!(admin::pages::components::set_status))
+        .routes(routes!(admin::pages::components::move_component))
+        .routes(routes!(
+            admin::pages::components::delete_component_confirm,
+            admin::pages::components::delete_component
+        ))
+        .routes(routes!(admin::pages::components::create_group))
+        .routes(routes!(admin::pages::components::rename_group))
+        .routes(routes!(admin::pages::components::move_group))
+        .routes(routes!(
+            admin::pages::components::delete_group_confirm,
+            admin::pages::components::delete_group
+        ))
+        // Notifications (admin/pages/notifications/):
+        .routes(routes!(admin::pages::notifications::overview))
+        .routes(routes!(admin::pages::notifications::channels::new_form))
+        .routes(routes!(admin::pages::notifications::channels::create))
+        .routes(routes!(
+            admin::pages::notifications::channels::show,
+            admin::pages::notifications::channels::update
+        ))
+        .routes(routes!(admin::pages::notifications::channels::set_enabled))
+        .routes(routes!(admin::pages::notifications::channels::delete))
+        .routes(routes!(admin::pages::notifications::channels::test))
+        .routes(routes!(admin::pages::notifications::outbox::subscribers))
+        .routes(routes!(
+            admin::pages::notifications::outbox::confirm_subscriber
+        ))
+        .routes(routes!(
+            admin::pages::notifications::outbox::delete_subscriber
+        ))
+        .routes(routes!(admin::pages::notifications::outbox::deliveries))
+        .routes(routes!(admin::pages::notifications::outbox::retry))
+        .routes(routes!(admin::pages::notifications::escalation::show))
+        .routes(routes!(
+            admin::pages::notifications::escalation::create_policy
+        ))
+        .routes(routes!(
+            admin::pages::notifications::escalation::policy,
+            admin::pages::notifications::escalation::update_policy
+        ))
+        .routes(routes!(
+            admin::pages::notifications::escalation::delete_policy
+        ))
+        .routes(routes!(
+            admin::pages::notifications::escalation::acknowledge
+        ))
+        // Incidents (admin/pages/incidents.rs):
+        .routes(routes!(
+            admin::pages::incidents::list,
+            admin::pages::incidents::create
+        ))
+        .routes(routes!(admin::pages::incidents::new_form))
+        .routes(routes!(admin::pages::incidents::show))
+        .routes(routes!(admin::pages::incidents::post_update))
+        .routes(routes!(admin::pages::incidents::resolve))
+        .routes(routes!(admin::pages::incidents::details))
+        .routes(routes!(admin::pages::incidents::edit_update))
+        .routes(routes!(admin::pages::incidents::delete_update))
+        .routes(routes!(admin::pages::incidents::postmortem))
+        .routes(routes!(
+            admin::pages::incidents::delete_form,
+            admin::pages::incidents::delete
+        ))
+        .routes(routes!(admin::pages::incidents::preview))
+        .routes(routes!(
+            admin::pages::incident_templates::list,
+            admin::pages::incident_templates::create
+        ))
+        .routes(routes!(admin::pages::incident_templates::new_form))
+        .routes(routes!(
+            admin::pages::incident_templates::edit_form,
+            admin::pages::incident_templates::save
+        ))
+        .routes(routes!(admin::pages::incident_templates::delete))
+        // Maintenances (admin/pages/maintenances.rs):
+        .routes(routes!(
+            admin::pages::maintenances::list,
+            admin::pages::maintenances::create
+        ))
+        .routes(routes!(admin::pages::maintenances::new_form))
+        .routes(routes!(
+            admin::pages::maintenances::show,
+            admin::pages::maintenances::save
+        ))
+        .routes(routes!(admin::pages::maintenances::cancel))
+        .routes(routes!(admin::pages::incidents::script))
+        // Vendors (admin/pages/vendors.rs):
+        .routes(routes!(
+            admin::pages::vendors::list,
+            admin::pages::vendors::follow_url
+        ))
+        .routes(routes!(admin::pages::vendors::follow_catalog))
+        .routes(routes!(admin::pages::vendors::detect_url))
+        .routes(routes!(admin::pages::vendors::show))
+        .routes(routes!(admin::pages::vendors::set_interest))
+        .routes(routes!(admin::pages::vendors::add_dependency))
+        .routes(routes!(admin::pages::vendors::remove_dependency))
+        .routes(routes!(admin::pages::vendors::poll_now))
+        .routes(routes!(admin::pages::vendors::set_enabled))
+        .routes(routes!(admin::pages::vendors::delete))
+        .routes(routes!(admin::pages::vendors::publish_draft))
+        .routes(routes!(admin::pages::vendors::dismiss_draft))
+        .routes(routes!(admin::stylesheet))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
@@ -210,6 +387,7 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(admin::headers::security_headers))
         .layer(middleware::from_fn(ops::track_requests))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(

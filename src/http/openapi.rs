@@ -23,6 +23,7 @@ use utoipa::{OpenApi as _, ToSchema};
         (name = "component-groups", description = "Ordered groups of components"),
         (name = "components", description = "Things with a status"),
         (name = "incidents", description = "Incidents and their update timeline"),
+        (name = "incident-templates", description = "What the web UI's \"open an incident\" form starts from"),
         (name = "maintenances", description = "Scheduled maintenance windows"),
         (name = "events", description = "The append-only event log"),
         (name = "notifications", description = "Channels, subscribers, the delivery outbox and its dead letters, and the pipeline's health"),

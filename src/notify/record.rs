@@ -199,6 +199,8 @@ pub struct SubscriberTarget {
     pub address: String,
     pub secret: Option<String>,
     pub confirmed: bool,
+    /// A reader's webhook (from the page) may reach only public addresses.
+    pub origin: SubscriberOrigin,
 }
 
 /// Changes to a subscriber's preferences.

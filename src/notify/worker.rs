@@ -14,18 +14,22 @@
 //! - **Watch** (one task): every few seconds, the outbox's figures into metrics and the
 //!   [`alarm`](super::alarm) rule, whose changes go out through the out-of-band target.
 //!
+//! [`Notifier::start`] runs all of them on a current-thread runtime of their own, on a thread
+//! at a lowered priority, so that a large fan-out takes the CPU the page's requests leave over;
+//! only the reading of the links key, which the page's forms need, stays on the caller's.
+//!
 //! Failures: transient ones are retried with exponential backoff and jitter (a receiver's
 //! `Retry-After` is honoured) until `max_attempts`, then dead-lettered; permanent ones (a
 //! rejection, a message that cannot be rendered) are dead-lettered at once.
 
 use super::alarm::{AlarmChange, AlarmState, Thresholds, Watch};
-use super::channel::{Envelope, Receipt, SendError, Sender, Target};
+use super::channel::{Envelope, Reach, Receipt, SendError, Sender, Target};
 use super::links::{LinkPurpose, Links, KEY_NAME};
 use super::message::{self, Message, PageContext, RenderError, Severity};
 use super::record::Lane;
 use super::record::{
     Channel, ClaimedDelivery, OutboxStats, Outcome, Purpose, RecipientKind, SubscriberKind,
-    SubscriberTarget,
+    SubscriberOrigin, SubscriberTarget,
 };
 use crate::clock::Clock;
 use crate::config::NotifySettings;
@@ -47,6 +51,11 @@ const CLAIM_BATCH: u32 = 500;
 const PLAN_BATCH: u32 = 200;
 /// Outcomes stored per transaction, at most.
 const RECORD_BATCH: usize = 500;
+/// How long the recorder waits for more outcomes when it has fewer than [`RECORD_GATHER`],
+/// so that a steady stream of sends is stored in a few transactions rather than one for
+/// every few outcomes. Short beside a lane's budget: it delays freeing a few permits only.
+const RECORD_LINGER: Duration = Duration::from_millis(5);
+const RECORD_GATHER: usize = 32;
 /// How long a group may queue beyond its concurrency before its extra deliveries are deferred.
 const QUEUE_PER_SLOT: usize = 4;
 /// When a busy group's delivery is tried again.
@@ -84,11 +93,13 @@ impl Wake {
 
 /// Each lane's budget: deliveries claimed and not yet recorded, at most. A subscriber lane
 /// keeps a few times its concurrency claimed, so that what it holds is sent well within the
-/// lease; the channel lane holds more, spread over many channels.
+/// lease (email: 8 rounds of sends, claimed 32 at a time, so that the claims and the
+/// recorder's batches cost the database little per message); the channel lane holds more,
+/// spread over many channels.
 fn budget(lane: Lane) -> usize {
     match lane {
         Lane::Channel => 512,
-        Lane::Email => SUBSCRIBER_EMAIL_CONCURRENCY * 4,
+        Lane::Email => SUBSCRIBER_EMAIL_CONCURRENCY * 8,
         Lane::Webhook => SUBSCRIBER_WEBHOOK_CONCURRENCY * 4,
     }
 }
@@ -181,6 +192,69 @@ impl Notifier {
             },
             handle,
         ))
+    }
+
+    /// Starts [`Notifier::run`] on a runtime and thread of its own, whose scheduling priority
+    /// is lowered (nice [`DELIVERY_NICE`] on Linux), so that a fan-out to many recipients takes
+    /// the CPU the page's requests leave over instead of delaying them: the page is served by
+    /// the main runtime's workers, which win a contended core. The handle ends when the engine
+    /// has stopped (after `stop`) and its runtime is shut down. Should the thread not start,
+    /// the engine runs on the caller's runtime instead.
+    pub fn start(
+        self,
+        db_ready: Arc<AtomicBool>,
+        stop: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        if self.settings.enabled {
+            tokio::spawn(publish_links(
+                self.store.clone(),
+                self.handle.clone(),
+                db_ready.clone(),
+                stop.clone(),
+            ));
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_name("pharos-notify")
+            .on_thread_start(yield_to_pages)
+            .build();
+        let runtime = match runtime {
+            Ok(runtime) => runtime,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot start the delivery runtime; delivering beside the page");
+                return tokio::spawn(self.run(db_ready, stop));
+            }
+        };
+        let (hand_over, receive) = std::sync::mpsc::channel::<Notifier>();
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+        let (ready, stopping) = (db_ready.clone(), stop.clone());
+        let spawned = std::thread::Builder::new()
+            .name("pharos-notify".into())
+            .spawn(move || {
+                let Ok(notifier) = receive.recv() else {
+                    return;
+                };
+                yield_to_pages();
+                runtime.block_on(notifier.run(ready, stopping));
+                // Sends still waiting for an answer after the recorder gave up are dropped:
+                // their deliveries are claimed again when the lease ends.
+                runtime.shutdown_timeout(Duration::from_secs(1));
+                let _ = done_tx.send(());
+            });
+        match spawned {
+            Ok(_) => {
+                hand_over
+                    .send(self)
+                    .unwrap_or_else(|_| unreachable!("the delivery thread waits for its engine"));
+                tokio::spawn(async move {
+                    let _ = done_rx.await;
+                })
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot start the delivery thread; delivering beside the page");
+                tokio::spawn(self.run(db_ready, stop))
+            }
+        }
     }
 
     /// Runs until `stop` turns true. Waits for `db_ready` first.
@@ -293,6 +367,58 @@ impl Notifier {
     }
 }
 
+/// Reads the links key for the page's side (the subscribe form, confirmation, unsubscribe and
+/// acknowledgement links) on the caller's runtime, so that the page does not wait for the
+/// delivery thread, which yields the CPU to everything else.
+async fn publish_links(
+    store: Arc<dyn Store>,
+    handle: Notifications,
+    db_ready: Arc<AtomicBool>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        if *stop.borrow() || handle.links().is_some() {
+            return;
+        }
+        if db_ready.load(Ordering::SeqCst) {
+            if let Ok(key) = store.secret(KEY_NAME).await {
+                handle
+                    .links
+                    .lock()
+                    .expect("links lock")
+                    .get_or_insert_with(|| Links::new(key, &handle.page.url));
+                return;
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// The niceness of the delivery threads: page requests get about ten times their share of a
+/// contended core (CFS weights 1024 against 110).
+const DELIVERY_NICE: libc::c_int = 10;
+
+/// Lowers the calling thread's scheduling priority to [`DELIVERY_NICE`]. Threads it starts
+/// (the runtime's blocking pool, a SQLite connection's worker opened from it) inherit it.
+fn yield_to_pages() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid has no preconditions; setpriority only reads its arguments, and on
+        // Linux PRIO_PROCESS with a thread id applies to that thread alone. Raising one's own
+        // niceness needs no privilege; a failure leaves the priority as it was.
+        let done = unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            libc::setpriority(libc::PRIO_PROCESS, tid, DELIVERY_NICE)
+        };
+        if done != 0 {
+            tracing::debug!(error = %std::io::Error::last_os_error(), "cannot lower the delivery thread's priority");
+        }
+    }
+}
+
 /// Plans until the log is read, on every commit and every [`PLAN_EVERY`].
 async fn plan_loop(store: Arc<dyn Store>, wake: Arc<Wake>, mut stop: watch::Receiver<bool>) {
     let mut commits = store.subscribe_commits();
@@ -383,9 +509,16 @@ async fn record_loop(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Recorded>, wa
                 None => return,
             }
         }
+        let linger = tokio::time::Instant::now() + RECORD_LINGER;
         while batch.len() < RECORD_BATCH {
             match rx.try_recv() {
                 Ok(r) => batch.push(r),
+                Err(_) if batch.len() < RECORD_GATHER => {
+                    match tokio::time::timeout_at(linger, rx.recv()).await {
+                        Ok(Some(r)) => batch.push(r),
+                        Ok(None) | Err(_) => break,
+                    }
+                }
                 Err(_) => break,
             }
         }
@@ -426,8 +559,77 @@ struct Group {
     queued: Arc<AtomicUsize>,
     cap: usize,
     rate: Option<Arc<tokio::sync::Mutex<Bucket>>>,
-    /// The label on metrics: the target's kind.
+    /// The target's kind, for logs.
     kind: &'static str,
+    tally: Arc<Tally>,
+}
+
+/// The metrics of a group's deliveries, registered once. Their labels: `kind`, the target's
+/// kind (or the recipient's, `channel` or `subscriber`, for an outcome decided without a
+/// send), and `channel`: an operator's channel by name, with its `channel_id` (channels are
+/// few and made by operators), or `subscribers` for every subscriber of a kind, since
+/// recipients are unbounded and must not become labels.
+struct Tally {
+    send_seconds: metrics::Histogram,
+    sent: metrics::Counter,
+    failed: metrics::Counter,
+    dead_lettered: metrics::Counter,
+    cancelled: metrics::Counter,
+    deferred: metrics::Counter,
+}
+
+impl Tally {
+    fn new(kind: &'static str, channel: Option<(ChannelId, &str)>) -> Tally {
+        let mut labels = vec![metrics::Label::new("kind", kind)];
+        match channel {
+            Some((id, name)) => {
+                labels.push(metrics::Label::new("channel", name.to_string()));
+                labels.push(metrics::Label::new("channel_id", id.to_string()));
+            }
+            None => labels.push(metrics::Label::new("channel", "subscribers")),
+        }
+        let counter = |outcome: &'static str| {
+            let mut labels = labels.clone();
+            labels.push(metrics::Label::new("outcome", outcome));
+            metrics::counter!("pharos_notify_deliveries_total", labels)
+        };
+        Tally {
+            send_seconds: metrics::histogram!("pharos_notify_send_seconds", labels.iter()),
+            sent: counter("sent"),
+            failed: counter("failed"),
+            dead_lettered: counter("dead_lettered"),
+            cancelled: counter("cancelled"),
+            deferred: counter("deferred"),
+        }
+    }
+
+    /// The metrics of an outcome decided without a send.
+    fn unsent(delivery: &ClaimedDelivery, channels: &HashMap<ChannelId, Channel>) -> Tally {
+        match delivery.recipient_kind {
+            RecipientKind::Subscriber => Tally::new("subscriber", None),
+            RecipientKind::Channel => {
+                let id = delivery.recipient_id.parse().ok().map(ChannelId);
+                match id.and_then(|id| channels.get(&id)) {
+                    Some(c) => Tally::new(c.target.kind(), Some((c.id, &c.name))),
+                    None => Tally::new(
+                        "channel",
+                        Some((id.unwrap_or(ChannelId(uuid::Uuid::nil())), "(deleted)")),
+                    ),
+                }
+            }
+        }
+    }
+
+    fn count(&self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Sent { .. } => &self.sent,
+            Outcome::Retry { .. } => &self.failed,
+            Outcome::Dead { .. } => &self.dead_lettered,
+            Outcome::Cancelled { .. } => &self.cancelled,
+            Outcome::Defer { .. } => &self.deferred,
+        }
+        .increment(1);
+    }
 }
 
 /// A token bucket: `per_minute` sends a minute, bursts up to a sixth of that.
@@ -488,7 +690,7 @@ struct Worker {
     channels_read: Option<Instant>,
     /// Events and their messages by sequence number, for the fan-out of one event.
     events: HashMap<i64, Arc<Event>>,
-    messages: HashMap<i64, Arc<Result<Message, RenderError>>>,
+    messages: HashMap<i64, Result<Arc<Message>, RenderError>>,
     failures: Arc<Mutex<Watch>>,
     outcomes: mpsc::Sender<Recorded>,
 }
@@ -567,7 +769,7 @@ impl Worker {
             match self.prepare(delivery.clone(), &subscribers, now) {
                 Ok(job) => self.start(job, permit),
                 Err(outcome) => {
-                    count(kind_of(&delivery), &outcome);
+                    Tally::unsent(&delivery, &self.channels).count(&outcome);
                     let _ = self
                         .outcomes
                         .send(Recorded {
@@ -652,6 +854,7 @@ impl Worker {
         let later = || Outcome::Defer {
             due_at: after(now, DEFER),
         };
+        let mut reach = Reach::Anywhere;
         let (target, group_key, group_spec, unsubscribe) = match claimed.recipient_kind {
             RecipientKind::Channel => {
                 let Some(channel) = claimed
@@ -671,12 +874,17 @@ impl Worker {
                 }
                 (
                     channel.target.clone(),
-                    // A changed concurrency or rate makes a new group.
+                    // A changed concurrency, rate or name makes a new group.
                     format!(
-                        "{}:{}:{}",
-                        channel.id, channel.concurrency, channel.rate_per_minute
+                        "{}:{}:{}:{}",
+                        channel.id, channel.concurrency, channel.rate_per_minute, channel.name
                     ),
-                    (channel.concurrency as usize, Some(channel.rate_per_minute)),
+                    (
+                        channel.concurrency as usize,
+                        channel.concurrency.max(1) as usize * (QUEUE_PER_SLOT + 1),
+                        Some(channel.rate_per_minute),
+                        Some((channel.id, channel.name.clone())),
+                    ),
                     None,
                 )
             }
@@ -709,6 +917,12 @@ impl Worker {
                         headers: Default::default(),
                     },
                 };
+                if s.kind == SubscriberKind::Webhook
+                    && s.origin == SubscriberOrigin::Page
+                    && !self.settings.allow_private_targets
+                {
+                    reach = Reach::PublicOnly;
+                }
                 let concurrency = match s.kind {
                     SubscriberKind::Email => SUBSCRIBER_EMAIL_CONCURRENCY,
                     SubscriberKind::Webhook => SUBSCRIBER_WEBHOOK_CONCURRENCY,
@@ -716,7 +930,8 @@ impl Worker {
                 (
                     target,
                     format!("subscribers:{}", s.kind.as_str()),
-                    (concurrency, None),
+                    // The lane's budget bounds its one group: nothing to defer.
+                    (concurrency, budget(self.lane), None, None),
                     Some(self.links.url(LinkPurpose::Unsubscribe, &s.id.to_string())),
                 )
             }
@@ -732,13 +947,13 @@ impl Worker {
                     return Err(later());
                 };
                 let page = &self.page;
+                // Rendered once per event and shared by every recipient's send.
                 let rendered = self
                     .messages
                     .entry(claimed.event_seq)
-                    .or_insert_with(|| Arc::new(message::render(&event, page)))
-                    .clone();
-                match rendered.as_ref() {
-                    Ok(m) => Arc::new(m.clone()),
+                    .or_insert_with(|| message::render(&event, page).map(Arc::new));
+                match rendered {
+                    Ok(m) => m.clone(),
                     Err(err) => {
                         return Err(Outcome::Dead {
                             error: err.to_string(),
@@ -752,13 +967,18 @@ impl Worker {
             .groups
             .entry(group_key)
             .or_insert_with(|| {
-                let (concurrency, rate) = group_spec;
+                let (concurrency, cap, rate, channel) = group_spec;
+                let tally = Tally::new(
+                    target.kind(),
+                    channel.as_ref().map(|(id, name)| (*id, name.as_str())),
+                );
                 Group {
                     slots: Arc::new(Semaphore::new(concurrency.max(1))),
                     queued: Arc::default(),
-                    cap: concurrency.max(1) * (QUEUE_PER_SLOT + 1),
+                    cap,
                     rate: rate.map(|r| Arc::new(tokio::sync::Mutex::new(Bucket::new(r)))),
                     kind: target.kind(),
+                    tally: Arc::new(tally),
                 }
             })
             .clone();
@@ -773,6 +993,7 @@ impl Worker {
                 idempotency_key: claimed.key.clone(),
                 unsubscribe_url: unsubscribe,
                 ack_url,
+                reach,
             },
             claimed,
             target,
@@ -816,7 +1037,9 @@ impl Worker {
                         retry_after: None,
                     })
                 });
-                metrics::histogram!("pharos_notify_send_seconds", "channel" => group.kind)
+                group
+                    .tally
+                    .send_seconds
                     .record(started.elapsed().as_secs_f64());
                 sent
             };
@@ -827,7 +1050,7 @@ impl Worker {
                 failures.lock().expect("watch lock").failed(now);
                 tracing::debug!(delivery = %claimed.key, channel = group.kind, outcome = ?outcome, "delivery attempt failed");
             }
-            count(group.kind, &outcome);
+            group.tally.count(&outcome);
             let _ = outcomes
                 .send(Recorded {
                     key: claimed.key,
@@ -887,25 +1110,6 @@ fn backoff(attempts: u32, base: Duration, max: Duration) -> Duration {
 
 fn after(now: Timestamp, wait: Duration) -> Timestamp {
     Timestamp::from_datetime(now.0 + chrono::Duration::from_std(wait).unwrap_or_default())
-}
-
-fn kind_of(delivery: &ClaimedDelivery) -> &'static str {
-    match delivery.recipient_kind {
-        RecipientKind::Channel => "channel",
-        RecipientKind::Subscriber => "subscriber",
-    }
-}
-
-fn count(channel: &'static str, outcome: &Outcome) {
-    let outcome = match outcome {
-        Outcome::Sent { .. } => "sent",
-        Outcome::Retry { .. } => "failed",
-        Outcome::Dead { .. } => "dead_lettered",
-        Outcome::Cancelled { .. } => "cancelled",
-        Outcome::Defer { .. } => "deferred",
-    };
-    metrics::counter!("pharos_notify_deliveries_total", "channel" => channel, "outcome" => outcome)
-        .increment(1);
 }
 
 /// Every [`WATCH_EVERY`]: the outbox's figures into metrics, and the alarm rule.

@@ -24,9 +24,15 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
 
+mod accounts;
+mod incident_templates;
+mod monitor_list;
 mod notify;
 mod rollups;
 mod vendors;
+pub use accounts::*;
+pub use incident_templates::*;
+pub use monitor_list::*;
 pub use notify::*;
 pub use rollups::*;
 pub use vendors::*;
@@ -68,6 +74,8 @@ macro_rules! store_conformance_checks {
                 prune_keeps_rollups,
                 uptime_windows,
                 recording_checks_twice_stores_them_once,
+                monitor_listing_filters_and_orders,
+                uptime_24h_of_a_page,
                 reconcile_config,
                 reconcile_monitors,
                 vendors_crud,
@@ -76,7 +84,15 @@ macro_rules! store_conformance_checks {
                 channels_and_subscribers,
                 planning_fans_out_once,
                 outbox_claims_and_outcomes,
+                outcomes_in_mixed_batches,
                 escalation_steps,
+                users_crud,
+                sessions_lifecycle,
+                login_lock,
+                setup_token_once,
+                audit_log_newest_first,
+                incident_templates_crud,
+                incident_update_deletion,
             ],
             shared: [concurrent_writes, concurrent_patches],
         }

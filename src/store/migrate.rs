@@ -43,6 +43,16 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "notifications",
         sql: include_str!("migrations/0005_notifications.sql"),
     },
+    Migration {
+        version: 6,
+        name: "accounts",
+        sql: include_str!("migrations/0006_accounts.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "incident_templates",
+        sql: include_str!("migrations/0007_incident_templates.sql"),
+    },
 ];
 
 fn checksum(sql: &str) -> String {

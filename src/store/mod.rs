@@ -13,6 +13,8 @@ pub mod conformance;
 mod migrate;
 pub mod sql;
 
+use crate::account::{NewSession, NewUser, Session, StoredUser, User, UserPatch};
+use crate::domain::ids::UserId;
 use crate::domain::model::*;
 use crate::domain::*;
 use crate::events::Actor;
@@ -76,6 +78,9 @@ impl StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// How many incident templates a page may have: a list a responder can scan, read unpaged.
+pub const MAX_INCIDENT_TEMPLATES: u64 = 200;
 
 /// A page request: at most `limit` items after the opaque `cursor`.
 #[derive(Debug, Clone, Default)]
@@ -186,6 +191,50 @@ pub struct PostmortemInput {
     pub body: String,
     /// Publish now; otherwise save as a draft.
     pub publish: bool,
+}
+
+/// A component an incident template names, with the status the incident would set (none:
+/// affected, status unchanged).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+pub struct TemplateComponent {
+    #[schema(value_type = String, format = Uuid)]
+    pub component_id: ComponentId,
+    pub status: Option<ComponentStatus>,
+}
+
+/// An incident template: what the web UI's "open an incident" form starts from.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct IncidentTemplate {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: crate::domain::ids::IncidentTemplateId,
+    /// What the template is called in lists (unique).
+    pub name: String,
+    /// The incident name it proposes.
+    pub title: String,
+    /// None: derived from the component statuses, as for an incident.
+    pub impact: Option<IncidentImpact>,
+    /// The first update's status (not `resolved` or `postmortem`).
+    pub status: IncidentStatus,
+    /// The first update's Markdown.
+    pub body: String,
+    pub components: Vec<TemplateComponent>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+/// A template's fields, validated, for creating one or replacing one's fields.
+#[derive(Debug, Clone)]
+pub struct IncidentTemplateInput {
+    pub name: String,
+    pub title: String,
+    pub impact: Option<IncidentImpact>,
+    pub status: IncidentStatus,
+    pub body: String,
+    pub components: Vec<TemplateComponent>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -314,6 +363,85 @@ pub struct RecordedCheck {
     pub memory: Memory,
 }
 
+/// Which events the audit log shows: newest first, before `before_seq` when set, by one
+/// actor (`user:ops@example.com`, `token:deploy`, `cli`) and of one kind or kind prefix
+/// (`incident.` matches every incident event) when set.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub kind: Option<String>,
+    pub before_seq: Option<i64>,
+}
+
+/// Which monitors a list shows (the admin monitor list): at most `limit` after `offset`, in
+/// the order of [`Store::monitor_listing`].
+#[derive(Debug, Clone, Default)]
+pub struct MonitorQuery {
+    pub state: Option<MonitorStateFilter>,
+    /// A check kind: `http`, `tcp`, `dns`, `tls`, `icmp`, `push`.
+    pub kind: Option<String>,
+    /// Text the name or one of the tags contains, without regard to (ASCII) case.
+    pub search: Option<String>,
+    pub offset: u64,
+    pub limit: u32,
+}
+
+/// A monitor's state as a list filters it: a health of a running monitor, paused, or flapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MonitorStateFilter {
+    Down,
+    Degraded,
+    Up,
+    Pending,
+    Paused,
+    Flapping,
+}
+
+impl MonitorStateFilter {
+    pub const ALL: [MonitorStateFilter; 6] = [
+        MonitorStateFilter::Down,
+        MonitorStateFilter::Degraded,
+        MonitorStateFilter::Up,
+        MonitorStateFilter::Pending,
+        MonitorStateFilter::Paused,
+        MonitorStateFilter::Flapping,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MonitorStateFilter::Down => "down",
+            MonitorStateFilter::Degraded => "degraded",
+            MonitorStateFilter::Up => "up",
+            MonitorStateFilter::Pending => "pending",
+            MonitorStateFilter::Paused => "paused",
+            MonitorStateFilter::Flapping => "flapping",
+        }
+    }
+}
+
+/// A monitor as a list row shows it: no thresholds, no memory, no components.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorSummary {
+    pub id: MonitorId,
+    pub name: String,
+    pub check: Check,
+    pub tags: Vec<String>,
+    pub paused: bool,
+    pub health: crate::monitor::evaluate::Health,
+    pub health_since: Timestamp,
+    pub flapping: bool,
+    pub last_checked_at: Option<Timestamp>,
+    pub last_message: Option<String>,
+    pub managed_by: ManagedBy,
+}
+
+/// One page of [`Store::monitor_listing`] and how many monitors match in all.
+#[derive(Debug, Clone, Default)]
+pub struct MonitorListing {
+    pub items: Vec<MonitorSummary>,
+    pub total: u64,
+}
+
 /// The storage interface. Every method that changes state does so in one transaction that
 /// also appends the matching events; every method is safe to call concurrently.
 #[async_trait]
@@ -403,6 +531,15 @@ pub trait Store: Send + Sync {
         &self,
         id: IncidentId,
         input: PostmortemInput,
+        actor: &Actor,
+    ) -> StoreResult<Incident>;
+    /// Deletes one update of an incident (`incident.update_deleted`, carrying the deleted
+    /// update). The incident's status and its components' statuses stay as they are: post a
+    /// new update to change them. Refused with `Conflict("only_update")` for the only update.
+    async fn delete_incident_update(
+        &self,
+        id: IncidentId,
+        update_id: IncidentUpdateId,
         actor: &Actor,
     ) -> StoreResult<Incident>;
     async fn delete_incident(&self, id: IncidentId, actor: &Actor) -> StoreResult<()>;
@@ -524,6 +661,20 @@ pub trait Store: Send + Sync {
     /// A monitor's uptime over the 24 hours, 7, 30, 90 and 365 days before `now`: day and
     /// hour roll-ups where they are current, raw results for the rest.
     async fn monitor_uptime(&self, id: MonitorId, now: Timestamp) -> StoreResult<Uptime>;
+    /// The monitors `query` matches, running ones by health (down, degraded, pending, up),
+    /// paused ones last, then by name; and how many match in all. Reads no check results.
+    async fn monitor_listing(&self, query: &MonitorQuery) -> StoreResult<MonitorListing>;
+    /// The uptime of each of these monitors over the whole hours of the last 24 before `now`
+    /// and the raw results since its last roll-up: cheap enough for a page of a list. A
+    /// monitor without checks in that time is absent.
+    async fn uptime_24h(
+        &self,
+        ids: &[MonitorId],
+        now: Timestamp,
+    ) -> StoreResult<std::collections::BTreeMap<MonitorId, f64>>;
+    /// The latest change of a monitor's health with the results that confirmed it (from its
+    /// newest `monitor.state_changed` event); none before its first verdict.
+    async fn last_transition(&self, id: MonitorId) -> StoreResult<Option<Transition>>;
 
     // vendors (see `crate::vendor`)
     async fn create_vendor(&self, input: NewVendor, actor: &Actor) -> StoreResult<Vendor>;
@@ -679,6 +830,96 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Escalation>;
     /// Moves escalations whose step waited long enough to their next step (or ends them).
     async fn advance_escalations(&self) -> StoreResult<u64>;
+
+    // ---- accounts of the web UI (see crate::account) -----------------------------------
+
+    /// An email already in use (in any case) is `Conflict("email_taken")`.
+    async fn create_user(&self, input: NewUser, actor: &Actor) -> StoreResult<User>;
+    /// Disabling a user also deletes its sessions.
+    async fn update_user(&self, id: UserId, patch: UserPatch, actor: &Actor) -> StoreResult<User>;
+    /// Deletes the user and its sessions.
+    async fn delete_user(&self, id: UserId, actor: &Actor) -> StoreResult<()>;
+    async fn get_user(&self, id: UserId) -> StoreResult<User>;
+    /// Every user, by email.
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// The user with this (lower-case) email, with its credentials.
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<StoredUser>>;
+    async fn count_users(&self) -> StoreResult<u64>;
+    /// Sets a new password hash and deletes the user's sessions except `keep_session` (the one
+    /// that changed it, if any). Appends `user.password_changed`.
+    async fn set_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        keep_session: Option<&str>,
+        actor: &Actor,
+    ) -> StoreResult<User>;
+    /// Counts a wrong password or code. The [`crate::account::LOCK_AFTER_FAILURES`]th in a
+    /// row locks the account for [`crate::account::LOCK_FOR`]; a failure after a lock ran out
+    /// starts counting again. Returns the user as it is now (see `locked_until`).
+    async fn record_failed_login(&self, id: UserId) -> StoreResult<User>;
+    /// Signs a user in: resets its failed attempts, deletes the session the browser had before
+    /// (`replaces`, so the id rotates at sign-in), stores the new one, appends
+    /// `user.signed_in` with the user as actor.
+    async fn create_session(
+        &self,
+        user: UserId,
+        session: NewSession,
+        replaces: Option<&str>,
+    ) -> StoreResult<Session>;
+    /// The session stored under this id (the SHA-256 of the cookie) with its user, whether
+    /// expired or not: the caller applies the expiry rules.
+    async fn find_session(&self, id: &str) -> StoreResult<Option<(Session, StoredUser)>>;
+    /// Moves the session's `last_seen_at` to `at`, only if it is more than a minute older, so
+    /// many requests (from many processes) write at most once a minute.
+    async fn touch_session(&self, id: &str, at: Timestamp) -> StoreResult<()>;
+    /// Signs one session out (`user.signed_out`); an unknown id changes nothing.
+    async fn delete_session(&self, id: &str, actor: &Actor) -> StoreResult<()>;
+    /// Signs a user out everywhere but `except`; returns how many sessions ended.
+    async fn delete_user_sessions(
+        &self,
+        user: UserId,
+        except: Option<&str>,
+        actor: &Actor,
+    ) -> StoreResult<u64>;
+    /// Deletes sessions past their absolute expiry or not seen since `idle_since`. No events:
+    /// nobody signed out. Returns how many.
+    async fn prune_sessions(&self, idle_since: Timestamp) -> StoreResult<u64>;
+    /// Stores the one-time setup token (its hash), replacing any earlier one.
+    async fn create_setup_token(&self, token_hash: &str, expires_at: Timestamp) -> StoreResult<()>;
+    /// Creates the first admin with the setup token, in one transaction: refused with
+    /// `Conflict("already_set_up")` once any user exists, and `Invalid` for a token that is
+    /// unknown, spent or expired. Spends the token.
+    async fn complete_setup(&self, token_hash: &str, input: NewUser) -> StoreResult<User>;
+    /// The event log newest first, at most `limit` events.
+    async fn audit_log(&self, filter: AuditFilter, limit: u32) -> StoreResult<Vec<Event>>;
+
+    // ---- incident templates (the web UI's "open an incident" form) ----------------------
+
+    /// Components must exist; a name in use is `Conflict("template_name_taken")`.
+    async fn create_incident_template(
+        &self,
+        input: IncidentTemplateInput,
+        actor: &Actor,
+    ) -> StoreResult<IncidentTemplate>;
+    /// Replaces every field of the template.
+    async fn update_incident_template(
+        &self,
+        id: crate::domain::ids::IncidentTemplateId,
+        input: IncidentTemplateInput,
+        actor: &Actor,
+    ) -> StoreResult<IncidentTemplate>;
+    async fn delete_incident_template(
+        &self,
+        id: crate::domain::ids::IncidentTemplateId,
+        actor: &Actor,
+    ) -> StoreResult<()>;
+    async fn get_incident_template(
+        &self,
+        id: crate::domain::ids::IncidentTemplateId,
+    ) -> StoreResult<IncidentTemplate>;
+    /// Every template, by name (there are at most [`MAX_INCIDENT_TEMPLATES`]).
+    async fn list_incident_templates(&self) -> StoreResult<Vec<IncidentTemplate>>;
 
     // configuration as code
     /// Makes the stored config-managed resources match the declarations, in one transaction:

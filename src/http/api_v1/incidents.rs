@@ -277,3 +277,20 @@ pub async fn put_postmortem(
         state.store.set_postmortem(id, input, &who.actor()).await?,
     ))
 }
+
+#[utoipa::path(delete, path = "/api/v1/incidents/{id}/updates/{update_id}", tag = "incidents",
+    params(("id" = String, Path, description = "Incident id"), ("update_id" = String, Path, description = "Update id")),
+    responses((status = 200, description = "Deleted; the incident as it is now (its status and component statuses are unchanged)", body = Incident),
+              (status = 409, description = "The incident's only update (`only_update`)")))]
+pub async fn delete_update(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    ApiPath(path): ApiPath<UpdatePath>,
+) -> ApiResult<Json<Incident>> {
+    Ok(Json(
+        state
+            .store
+            .delete_incident_update(path.id, path.update_id, &who.actor())
+            .await?,
+    ))
+}

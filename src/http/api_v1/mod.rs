@@ -5,6 +5,7 @@
 pub mod components;
 pub mod events;
 pub mod groups;
+pub mod incident_templates;
 pub mod incidents;
 pub mod maintenances;
 pub mod monitors;

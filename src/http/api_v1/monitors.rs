@@ -19,9 +19,9 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 
 /// Default interval between checks.
-const DEFAULT_INTERVAL: u64 = 60;
+pub const DEFAULT_INTERVAL: u64 = 60;
 /// Default timeout: 10 s, or less when the interval is shorter.
-const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -100,7 +100,7 @@ pub struct PushQuery {
 }
 
 /// Every problem with the statuses a monitor sets: only outage statuses make sense.
-fn component_problems(components: &[MonitorComponent]) -> Vec<String> {
+pub fn component_problems(components: &[MonitorComponent]) -> Vec<String> {
     components
         .iter()
         .filter(|c| !is_down_status(c.down_status))
@@ -117,7 +117,7 @@ fn invalid(problems: Vec<String>) -> ApiError {
     ApiError::validation(problems.join("; "))
 }
 
-fn valid_tags(tags: Vec<String>) -> ApiResult<Vec<String>> {
+pub fn valid_tags(tags: Vec<String>) -> ApiResult<Vec<String>> {
     if tags.len() > 50 {
         return Err(ApiError::validation("`tags`: at most 50 tags"));
     }
@@ -191,7 +191,7 @@ pub async fn create(
 }
 
 /// The secret part of an issued token, used alone in push URLs (it may contain `_`).
-fn push_secret(token_text: &str) -> &str {
+pub fn push_secret(token_text: &str) -> &str {
     crate::token::parse(token_text)
         .map(|(_, secret)| secret)
         .unwrap_or(token_text)

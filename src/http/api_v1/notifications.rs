@@ -133,7 +133,7 @@ fn invalid(message: String) -> ApiError {
     ApiError::validation(message)
 }
 
-fn check_events(events: &[String]) -> ApiResult<()> {
+pub(crate) fn check_events(events: &[String]) -> ApiResult<()> {
     for e in events {
         reject_nul("events", e)?;
     }

@@ -90,7 +90,7 @@ fn invalid(problems: Vec<String>) -> ApiError {
     ApiError::validation(problems.join("; "))
 }
 
-fn valid_interest(ids: Vec<String>) -> ApiResult<Vec<String>> {
+pub(crate) fn valid_interest(ids: Vec<String>) -> ApiResult<Vec<String>> {
     if ids.len() > 1000 {
         return Err(ApiError::validation(
             "`components_of_interest`: at most 1000 ids",
@@ -126,6 +126,14 @@ pub async fn create(
     Extension(who): Extension<Principal>,
     ApiJson(input): ApiJson<CreateVendor>,
 ) -> ApiResult<(StatusCode, Json<Vendor>)> {
+    let new = new_vendor(&state, input).await?;
+    let vendor = state.store.create_vendor(new, &who.actor()).await?;
+    Ok((StatusCode::CREATED, Json(vendor)))
+}
+
+/// A vendor to create from the request, validated, its adapter detected when not given
+/// (shared with the admin UI's "follow").
+pub(crate) async fn new_vendor(state: &AppState, input: CreateVendor) -> ApiResult<NewVendor> {
     let page =
         check_url(&input.page_url).map_err(|p| ApiError::validation(format!("`page_url`: {p}")))?;
     let (adapter, source_url, page_name) = match input.adapter {
@@ -174,8 +182,7 @@ pub async fn create(
         managed_by: ManagedBy::Api,
         config_key: None,
     };
-    let vendor = state.store.create_vendor(new, &who.actor()).await?;
-    Ok((StatusCode::CREATED, Json(vendor)))
+    Ok(new)
 }
 
 #[utoipa::path(post, path = "/api/v1/vendors/detect", tag = "vendors", request_body = DetectRequest,
@@ -399,8 +406,20 @@ pub async fn create_dependency(
     ApiPath(key): ApiPath<String>,
     ApiJson(input): ApiJson<CreateDependency>,
 ) -> ApiResult<(StatusCode, Json<crate::vendor::record::Dependency>)> {
-    use crate::domain::ComponentStatus;
     let vendor = find(&state, &key).await?;
+    let new = new_dependency(&state, &vendor, input).await?;
+    let dependency = state.store.create_dependency(new, &who.actor()).await?;
+    Ok((StatusCode::CREATED, Json(dependency)))
+}
+
+/// A dependency on `vendor` from the request, validated, its vendor component resolved by
+/// external id or name (shared with the admin UI).
+pub(crate) async fn new_dependency(
+    state: &AppState,
+    vendor: &Vendor,
+    input: CreateDependency,
+) -> ApiResult<crate::vendor::record::NewDependency> {
+    use crate::domain::ComponentStatus;
     if let Some(status) = input.set_status {
         if !matches!(
             status,
@@ -447,20 +466,13 @@ pub async fn create_dependency(
             }
         }
     };
-    let dependency = state
-        .store
-        .create_dependency(
-            crate::vendor::record::NewDependency {
-                component_id: input.component_id,
-                vendor_id: vendor.id,
-                vendor_component,
-                set_status: input.set_status,
-                draft_incident: input.draft_incident,
-            },
-            &who.actor(),
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(dependency)))
+    Ok(crate::vendor::record::NewDependency {
+        component_id: input.component_id,
+        vendor_id: vendor.id,
+        vendor_component,
+        set_status: input.set_status,
+        draft_incident: input.draft_incident,
+    })
 }
 
 #[utoipa::path(delete, path = "/api/v1/vendors/{vendor}/dependencies/{id}", tag = "vendors",

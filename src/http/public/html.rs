@@ -1630,8 +1630,20 @@ mod tests {
     fn only_sanitised_markdown_is_inserted_unescaped() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates");
         let mut checked = 0;
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
+        // The templates and those of their subfolders (`admin/`).
+        let mut paths: Vec<std::path::PathBuf> = Vec::new();
+        let mut folders = vec![std::path::PathBuf::from(dir)];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else {
+                    paths.push(path);
+                }
+            }
+        }
+        for path in paths {
             let text = std::fs::read_to_string(&path).unwrap();
             for (at, _) in text.match_indices("|safe") {
                 let before = &text[..at];

@@ -472,6 +472,20 @@ pub fn is_private_url(url: &str) -> bool {
     }
 }
 
+/// True when the URL's host is an IP literal in a private range (or the URL has no host).
+/// Host names are left to [`PublicResolver`], which checks the addresses they resolve to.
+fn is_private_literal(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return true;
+    };
+    match parsed.host() {
+        None => true,
+        Some(url::Host::Domain(_)) => false,
+        Some(url::Host::Ipv4(ip)) => is_private_ip(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => is_private_ip(IpAddr::V6(ip)),
+    }
+}
+
 fn is_private_ip(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -509,6 +523,58 @@ pub struct Envelope {
     pub unsubscribe_url: Option<String>,
     /// A signed acknowledgement link (escalations only).
     pub ack_url: Option<String>,
+    /// Which addresses a webhook may be sent to.
+    pub reach: Reach,
+}
+
+/// Which addresses a webhook may reach.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Reach {
+    /// Any address: targets an operator made (channels, subscribers made through the API).
+    #[default]
+    Anywhere,
+    /// Public addresses only: a webhook a reader gave on the page, checked when it is sent
+    /// (an IP literal, and every address its host name resolves to at that moment), so a
+    /// name that resolves to a private address, now or after a DNS rebinding, cannot reach
+    /// services inside the network.
+    PublicOnly,
+}
+
+/// The refusal of a host whose every address is private ([`Reach::PublicOnly`]).
+#[derive(Debug)]
+struct PrivateAddress(String);
+
+impl std::fmt::Display for PrivateAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the webhook's host {} has only private addresses; subscribers' webhooks must be public (or set [notifications] allow_private_targets)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for PrivateAddress {}
+
+/// Resolves host names for [`Reach::PublicOnly`] sends and keeps only public addresses, so
+/// the connection goes to an address that was checked.
+struct PublicResolver;
+
+impl reqwest::dns::Resolve for PublicResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let public: Vec<std::net::SocketAddr> =
+                found.filter(|addr| !is_private_ip(addr.ip())).collect();
+            if public.is_empty() {
+                return Err(
+                    Box::new(PrivateAddress(host)) as Box<dyn std::error::Error + Send + Sync>
+                );
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
 }
 
 /// What the receiver answered to a successful send.
@@ -570,6 +636,8 @@ fn seconds(d: Duration) -> String {
 /// at once: the HTTP client and the SMTP pool are shared by every send.
 pub struct Sender {
     http: reqwest::Client,
+    /// The same, resolving host names through [`PublicResolver`] ([`Reach::PublicOnly`]).
+    public_http: reqwest::Client,
     smtp: Option<email::Mailer>,
     timeout: Duration,
     /// The time webhook signatures are made at. A signature must carry the time of *this*
@@ -585,13 +653,20 @@ impl Sender {
     /// when `[notifications.smtp]` is set, one pooled SMTP transport.
     pub fn new(settings: &NotifySettings) -> Result<Sender, String> {
         let timeout = settings.send_timeout;
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("Pharos/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .no_gzip()
-            .pool_idle_timeout(Duration::from_secs(60))
+        let client = || {
+            reqwest::Client::builder()
+                .user_agent(concat!("Pharos/", env!("CARGO_PKG_VERSION")))
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(timeout)
+                .connect_timeout(timeout)
+                .no_gzip()
+                .pool_idle_timeout(Duration::from_secs(60))
+        };
+        let http = client()
+            .build()
+            .map_err(|err| format!("cannot build the HTTP client: {err}"))?;
+        let public_http = client()
+            .dns_resolver(Arc::new(PublicResolver))
             .build()
             .map_err(|err| format!("cannot build the HTTP client: {err}"))?;
         let smtp = match &settings.smtp {
@@ -600,6 +675,7 @@ impl Sender {
         };
         Ok(Sender {
             http,
+            public_http,
             smtp,
             timeout,
             clock: Arc::new(SystemClock),
@@ -834,6 +910,9 @@ fn transport_error(err: &reqwest::Error, timeout: Duration) -> SendError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
     let mut innermost = None;
     while let Some(s) = source {
+        if let Some(private) = s.downcast_ref::<PrivateAddress>() {
+            return SendError::permanent(private.to_string());
+        }
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
             let words = match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => Some("connection refused"),

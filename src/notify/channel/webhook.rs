@@ -34,7 +34,7 @@
 //! The timestamp is the time of the attempt, not of the event, so a retry an hour later
 //! still verifies. [`verify_signature`] is the reference implementation.
 
-use super::{Envelope, Receipt, SendError, Sender};
+use super::{is_private_literal, Envelope, Reach, Receipt, SendError, Sender};
 use crate::notify::message::{Message, PageContext};
 use hmac::{Hmac, Mac};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
@@ -168,8 +168,21 @@ pub(super) async fn send(
             value(&signature(secret, timestamp, &bytes))?,
         );
     }
+    let client = match envelope.reach {
+        Reach::Anywhere => &sender.http,
+        Reach::PublicOnly => {
+            // An IP literal is not resolved, so it is checked here; host names (`localhost`
+            // too) are checked by the client's resolver, address by address.
+            if is_private_literal(url) {
+                return Err(SendError::permanent(
+                    "the webhook URL points at a private address; subscribers' webhooks must be public (or set [notifications] allow_private_targets)",
+                ));
+            }
+            &sender.public_http
+        }
+    };
     sender
-        .post(sender.http.post(url).headers(headers).body(bytes))
+        .post(client.post(url).headers(headers).body(bytes))
         .await
 }
 

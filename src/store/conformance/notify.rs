@@ -599,6 +599,138 @@ pub async fn outbox_claims_and_outcomes(store: &dyn Store, clock: &ManualClock) 
     let _ = ids;
 }
 
+/// One batch with outcomes of every kind, more of one kind than a statement holds, each row
+/// with values of its own, and two keys that come twice: every delivery ends as its own
+/// outcome says, and a key's later outcome counts as if stored after the earlier one.
+pub async fn outcomes_in_mixed_batches(store: &dyn Store, clock: &ManualClock) {
+    let c1 = component(store, "API").await;
+    for i in 0..230 {
+        store
+            .create_subscriber(
+                email_subscriber(&format!("reader{i}@example.com"), vec![], true),
+                &actor(),
+            )
+            .await
+            .expect("subscriber");
+    }
+    store
+        .create_incident(open_incident("Outage", c1.id), &actor())
+        .await
+        .expect("incident");
+    store.plan_notifications(1000).await.expect("plan");
+    let claimed = store
+        .claim_deliveries(Lane::Email, std::time::Duration::from_secs(60), 500)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 230);
+    let mut keys: Vec<String> = claimed.into_iter().map(|d| d.key).collect();
+    keys.sort();
+    let at = |secs: usize| Timestamp::from_datetime(clock.now().0 + Duration::seconds(secs as i64));
+    let mut batch: Vec<(String, Outcome)> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let outcome = match i % 23 {
+                0..=16 => Outcome::Sent {
+                    status: (i % 5 != 0).then_some(250),
+                    response: format!("250 2.0.0 queued as {i}"),
+                },
+                17 | 18 => Outcome::Retry {
+                    due_at: at(60 + i),
+                    error: format!("receiver answered 503 ({i})"),
+                    status: (i % 2 == 0).then_some(503),
+                },
+                19 | 20 => Outcome::Dead {
+                    error: format!("receiver answered 550 ({i})"),
+                    status: (i % 2 == 1).then_some(550),
+                },
+                21 => Outcome::Defer { due_at: at(5 + i) },
+                _ => Outcome::Cancelled {
+                    reason: format!("the subscriber unsubscribed ({i})"),
+                },
+            };
+            (key.clone(), outcome)
+        })
+        .collect();
+    // Deferred, then sent in the same batch: sent. Sent, then cancelled: still sent.
+    let sent_after_defer = Outcome::Sent {
+        status: Some(250),
+        response: "250 after all".into(),
+    };
+    batch.push((keys[21].clone(), sent_after_defer.clone()));
+    batch.push((
+        keys[0].clone(),
+        Outcome::Cancelled {
+            reason: "too late".into(),
+        },
+    ));
+    store.record_deliveries(&batch).await.expect("record");
+
+    let mut last: std::collections::BTreeMap<&str, &Outcome> = Default::default();
+    for (i, (key, outcome)) in batch.iter().enumerate() {
+        let cancels_a_sent = i >= keys.len() && matches!(outcome, Outcome::Cancelled { .. });
+        if !cancels_a_sent {
+            last.insert(key.as_str(), outcome);
+        }
+    }
+    let (mut pending, mut dead) = (0, 0);
+    for key in &keys {
+        let d = store.get_delivery(key).await.expect("delivery");
+        match last[key.as_str()] {
+            Outcome::Sent { status, response } => {
+                assert_eq!((d.state, d.attempts), (DeliveryState::Sent, 1), "{key}");
+                assert_eq!(d.last_status, *status, "{key}");
+                assert_eq!(d.last_response.as_deref(), Some(response.as_str()));
+                assert_eq!(d.last_error, None);
+                assert!(d.sent_at.is_some());
+            }
+            Outcome::Retry {
+                due_at,
+                error,
+                status,
+            } => {
+                pending += 1;
+                assert_eq!(
+                    (d.state, d.attempts, d.due_at),
+                    (DeliveryState::Pending, 1, *due_at)
+                );
+                assert_eq!(d.last_error.as_deref(), Some(error.as_str()));
+                assert_eq!(d.last_status, *status, "{key}");
+            }
+            Outcome::Dead { error, status } => {
+                dead += 1;
+                assert_eq!((d.state, d.attempts), (DeliveryState::Dead, 1));
+                assert_eq!(d.last_error.as_deref(), Some(error.as_str()));
+                assert_eq!(d.last_status, *status, "{key}");
+            }
+            Outcome::Defer { due_at } => {
+                pending += 1;
+                assert_eq!(
+                    (d.state, d.attempts, d.due_at),
+                    (DeliveryState::Pending, 0, *due_at)
+                );
+            }
+            Outcome::Cancelled { reason } => {
+                assert_eq!((d.state, d.attempts), (DeliveryState::Cancelled, 0));
+                assert_eq!(d.last_error.as_deref(), Some(reason.as_str()));
+            }
+        }
+    }
+    let d = store
+        .get_delivery(&keys[21])
+        .await
+        .expect("sent after defer");
+    assert_eq!(d.state, DeliveryState::Sent);
+    assert_eq!(d.last_response.as_deref(), Some("250 after all"));
+    assert_eq!(
+        store.get_delivery(&keys[0]).await.expect("d").state,
+        DeliveryState::Sent
+    );
+    let stats = store.outbox_stats().await.expect("stats");
+    assert_eq!((stats.pending, stats.dead), (pending, dead));
+    assert!(pending > 0 && dead > 0);
+}
+
 pub async fn escalation_steps(store: &dyn Store, clock: &ManualClock) {
     use crate::notify::escalation::{EscalationState, EscalationStep, NewPolicy};
     let c1 = component(store, "API").await;

@@ -26,7 +26,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+mod accounts;
 mod escalation;
+mod incident_templates;
 mod monitors;
 mod notify;
 mod rollups;
@@ -2286,6 +2288,163 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    // ---- incident templates and deleting updates (sql/incident_templates.rs) -------------
+
+    async fn delete_incident_update(
+        &self,
+        id: IncidentId,
+        update_id: IncidentUpdateId,
+        actor: &Actor,
+    ) -> StoreResult<Incident> {
+        self.delete_incident_update_tx(id, update_id, actor).await
+    }
+
+    async fn create_incident_template(
+        &self,
+        input: IncidentTemplateInput,
+        actor: &Actor,
+    ) -> StoreResult<IncidentTemplate> {
+        self.create_incident_template_tx(input, actor).await
+    }
+
+    async fn update_incident_template(
+        &self,
+        id: crate::domain::ids::IncidentTemplateId,
+        input: IncidentTemplateInput,
+        actor: &Actor,
+    ) -> StoreResult<IncidentTemplate> {
+        self.update_incident_template_tx(id, input, actor).await
+    }
+
+    async fn delete_incident_template(
+        &self,
+        id: crate::domain::ids::IncidentTemplateId,
+        actor: &Actor,
+    ) -> StoreResult<()> {
+        self.delete_incident_template_tx(id, actor).await
+    }
+
+    async fn get_incident_template(
+        &self,
+        id: crate::domain::ids::IncidentTemplateId,
+    ) -> StoreResult<IncidentTemplate> {
+        self.get_incident_template_q(id).await
+    }
+
+    async fn list_incident_templates(&self) -> StoreResult<Vec<IncidentTemplate>> {
+        self.list_incident_templates_q().await
+    }
+
+    // ---- accounts (sql/accounts.rs) -------------------------------------------------------
+
+    async fn create_user(
+        &self,
+        input: crate::account::NewUser,
+        actor: &Actor,
+    ) -> StoreResult<crate::account::User> {
+        self.create_user_tx(input, actor).await
+    }
+
+    async fn update_user(
+        &self,
+        id: UserId,
+        patch: crate::account::UserPatch,
+        actor: &Actor,
+    ) -> StoreResult<crate::account::User> {
+        self.update_user_tx(id, patch, actor).await
+    }
+
+    async fn delete_user(&self, id: UserId, actor: &Actor) -> StoreResult<()> {
+        self.delete_user_tx(id, actor).await
+    }
+
+    async fn get_user(&self, id: UserId) -> StoreResult<crate::account::User> {
+        self.get_user_q(id).await
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<crate::account::User>> {
+        self.list_users_q().await
+    }
+
+    async fn find_user_by_email(
+        &self,
+        email: &str,
+    ) -> StoreResult<Option<crate::account::StoredUser>> {
+        self.find_user_by_email_q(email).await
+    }
+
+    async fn count_users(&self) -> StoreResult<u64> {
+        self.count_users_q().await
+    }
+
+    async fn set_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        keep_session: Option<&str>,
+        actor: &Actor,
+    ) -> StoreResult<crate::account::User> {
+        self.set_password_tx(id, password_hash, keep_session, actor)
+            .await
+    }
+
+    async fn record_failed_login(&self, id: UserId) -> StoreResult<crate::account::User> {
+        self.record_failed_login_tx(id).await
+    }
+
+    async fn create_session(
+        &self,
+        user: UserId,
+        session: crate::account::NewSession,
+        replaces: Option<&str>,
+    ) -> StoreResult<crate::account::Session> {
+        self.create_session_tx(user, session, replaces).await
+    }
+
+    async fn find_session(
+        &self,
+        id: &str,
+    ) -> StoreResult<Option<(crate::account::Session, crate::account::StoredUser)>> {
+        self.find_session_q(id).await
+    }
+
+    async fn touch_session(&self, id: &str, at: Timestamp) -> StoreResult<()> {
+        self.touch_session_q(id, at).await
+    }
+
+    async fn delete_session(&self, id: &str, actor: &Actor) -> StoreResult<()> {
+        self.delete_session_tx(id, actor).await
+    }
+
+    async fn delete_user_sessions(
+        &self,
+        user: UserId,
+        except: Option<&str>,
+        actor: &Actor,
+    ) -> StoreResult<u64> {
+        self.delete_user_sessions_tx(user, except, actor).await
+    }
+
+    async fn prune_sessions(&self, idle_since: Timestamp) -> StoreResult<u64> {
+        self.prune_sessions_q(idle_since).await
+    }
+
+    async fn create_setup_token(&self, token_hash: &str, expires_at: Timestamp) -> StoreResult<()> {
+        self.create_setup_token_tx(token_hash, expires_at).await
+    }
+
+    async fn complete_setup(
+        &self,
+        token_hash: &str,
+        input: crate::account::NewUser,
+    ) -> StoreResult<crate::account::User> {
+        self.complete_setup_tx(token_hash, input).await
+    }
+
+    async fn audit_log(&self, filter: AuditFilter, limit: u32) -> StoreResult<Vec<Event>> {
+        self.audit_log_q(filter, limit).await
+    }
+
     // ---- configuration as code ----------------------------------------------------------
 
     async fn create_vendor(&self, input: NewVendor, actor: &Actor) -> StoreResult<Vendor> {
@@ -2462,6 +2621,22 @@ impl Store for SqlStore {
 
     async fn monitor_uptime(&self, id: MonitorId, now: Timestamp) -> StoreResult<Uptime> {
         self.monitor_uptime_q(id, now).await
+    }
+
+    async fn monitor_listing(&self, query: &MonitorQuery) -> StoreResult<MonitorListing> {
+        self.monitor_listing_q(query).await
+    }
+
+    async fn uptime_24h(
+        &self,
+        ids: &[MonitorId],
+        now: Timestamp,
+    ) -> StoreResult<BTreeMap<MonitorId, f64>> {
+        self.uptime_24h_q(ids, now).await
+    }
+
+    async fn last_transition(&self, id: MonitorId) -> StoreResult<Option<Transition>> {
+        self.last_transition_q(id).await
     }
 
     async fn create_channel(&self, input: NewChannel, actor: &Actor) -> StoreResult<Channel> {

@@ -107,6 +107,111 @@ fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// Rows of one outcome kind stored by one statement, at most: with at most 4 values a row,
+/// a statement binds about 400 parameters, far below SQLite's limit (32,766) and PostgreSQL's.
+const RECORD_ROWS: usize = 100;
+
+/// `($first, ...), (...)`: `rows` tuples of `columns` placeholders each.
+fn value_rows(first: usize, rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", placeholders(first + r * columns, columns)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Outcomes of one kind, by delivery key.
+type Keyed<'a> = &'a [(&'a String, &'a Outcome)];
+
+/// Stores outcomes whose keys are all different (so their order does not matter): per kind,
+/// `UPDATE deliveries ... FROM (VALUES (key, ...), ...) AS v WHERE deliveries.key = v.column1`
+/// (both databases name a `VALUES` list's columns `column1`, `column2`, ...).
+async fn record_run(w: &mut WriteTx, outcomes: &[(String, Outcome)], now: &str) -> StoreResult<()> {
+    let mut sent = Vec::new();
+    let mut retried = Vec::new();
+    let mut dead = Vec::new();
+    let mut deferred = Vec::new();
+    let mut cancelled = Vec::new();
+    for (key, outcome) in outcomes {
+        match outcome {
+            Outcome::Sent { .. } => sent.push((key, outcome)),
+            Outcome::Retry { .. } => retried.push((key, outcome)),
+            Outcome::Dead { .. } => dead.push((key, outcome)),
+            Outcome::Defer { .. } => deferred.push((key, outcome)),
+            Outcome::Cancelled { .. } => cancelled.push((key, outcome)),
+        }
+    }
+    // (the SET clause, the WHERE clause's extra condition, values a row after the key)
+    let statements: [(Keyed, &str, &str, usize); 5] = [
+        // Recorded whatever the state: it was sent, even if cancelled meanwhile.
+        (
+            &sent,
+            "state = 'sent', attempts = attempts + 1, last_status = v.column2, \
+             last_response = v.column3, last_error = NULL, lease_until = NULL, sent_at = $1, updated_at = $1",
+            "",
+            2,
+        ),
+        (
+            &retried,
+            "attempts = attempts + 1, due_at = v.column2, last_error = v.column3, \
+             last_status = v.column4, lease_until = NULL, updated_at = $1",
+            " AND deliveries.state = 'pending'",
+            3,
+        ),
+        (
+            &dead,
+            "state = 'dead', attempts = attempts + 1, last_error = v.column2, \
+             last_status = v.column3, lease_until = NULL, updated_at = $1",
+            " AND deliveries.state = 'pending'",
+            2,
+        ),
+        (
+            &deferred,
+            "due_at = v.column2, lease_until = NULL, updated_at = $1",
+            " AND deliveries.state = 'pending'",
+            1,
+        ),
+        (
+            &cancelled,
+            "state = 'cancelled', last_error = v.column2, lease_until = NULL, updated_at = $1",
+            " AND deliveries.state = 'pending'",
+            1,
+        ),
+    ];
+    for (rows, set, guard, values) in statements {
+        for chunk in rows.chunks(RECORD_ROWS) {
+            let sql = format!(
+                "UPDATE deliveries SET {set} FROM (VALUES {}) AS v \
+                  WHERE deliveries.key = v.column1{guard}",
+                value_rows(2, chunk.len(), values + 1)
+            );
+            let mut query = sqlx::query(&sql).bind(now);
+            for (key, outcome) in chunk {
+                query = query.bind(key.as_str());
+                query = match outcome {
+                    Outcome::Sent { status, response } => {
+                        query.bind(status.map(i64::from)).bind(response.as_str())
+                    }
+                    Outcome::Retry {
+                        due_at,
+                        error,
+                        status,
+                    } => query
+                        .bind(due_at.to_db())
+                        .bind(error.as_str())
+                        .bind(status.map(i64::from)),
+                    Outcome::Dead { error, status } => {
+                        query.bind(error.as_str()).bind(status.map(i64::from))
+                    }
+                    Outcome::Defer { due_at } => query.bind(due_at.to_db()),
+                    Outcome::Cancelled { reason } => query.bind(reason.as_str()),
+                };
+            }
+            query.execute(&mut *w.tx).await.map_err(map_err)?;
+        }
+    }
+    Ok(())
+}
+
 /// The subscribers an audience reaches, as a WHERE clause over `subscribers s` whose subject
 /// ids are bound from `$first`.
 fn subscriber_filter(audience: &plan::Audience, first: usize) -> String {
@@ -562,7 +667,7 @@ impl SqlStore {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT id, kind, address, secret, confirmed_at FROM subscribers WHERE id IN ({})",
+            "SELECT id, kind, address, secret, confirmed_at, origin FROM subscribers WHERE id IN ({})",
             placeholders(1, ids.len())
         );
         let mut query = sqlx::query(&sql);
@@ -579,6 +684,7 @@ impl SqlStore {
                     address: get(r, "address")?,
                     secret: get(r, "secret")?,
                     confirmed: confirmed.is_some(),
+                    origin: get_enum(r, "origin")?,
                 })
             })
             .collect()
@@ -767,6 +873,10 @@ impl SqlStore {
             .collect()
     }
 
+    /// Stores a batch of outcomes in one transaction: one statement per kind of outcome (per
+    /// [`RECORD_ROWS`] rows), each row's own values joined in from a `VALUES` list, rather
+    /// than one statement per delivery. A key that comes again in the batch starts a new run,
+    /// so its later outcome is written after the earlier one, as if one by one.
     pub(super) async fn record_deliveries_tx(
         &self,
         outcomes: &[(String, Outcome)],
@@ -776,57 +886,16 @@ impl SqlStore {
         }
         let mut w = self.begin(&Actor::system()).await?;
         let now = w.now.to_db();
-        for (key, outcome) in outcomes {
-            let query = match outcome {
-                // Recorded whatever the state: it was sent, even if cancelled meanwhile.
-                Outcome::Sent { status, response } => sqlx::query(
-                    "UPDATE deliveries SET state = 'sent', attempts = attempts + 1, last_status = $2, \
-                            last_response = $3, last_error = NULL, lease_until = NULL, sent_at = $4, updated_at = $4 \
-                      WHERE key = $1",
-                )
-                .bind(key.as_str())
-                .bind(status.map(i64::from))
-                .bind(response.as_str())
-                .bind(now.clone()),
-                Outcome::Retry {
-                    due_at,
-                    error,
-                    status,
-                } => sqlx::query(
-                    "UPDATE deliveries SET attempts = attempts + 1, due_at = $2, last_error = $3, last_status = $4, \
-                            lease_until = NULL, updated_at = $5 \
-                      WHERE key = $1 AND state = 'pending'",
-                )
-                .bind(key.as_str())
-                .bind(due_at.to_db())
-                .bind(error.as_str())
-                .bind(status.map(i64::from))
-                .bind(now.clone()),
-                Outcome::Dead { error, status } => sqlx::query(
-                    "UPDATE deliveries SET state = 'dead', attempts = attempts + 1, last_error = $2, last_status = $3, \
-                            lease_until = NULL, updated_at = $4 \
-                      WHERE key = $1 AND state = 'pending'",
-                )
-                .bind(key.as_str())
-                .bind(error.as_str())
-                .bind(status.map(i64::from))
-                .bind(now.clone()),
-                Outcome::Defer { due_at } => sqlx::query(
-                    "UPDATE deliveries SET due_at = $2, lease_until = NULL, updated_at = $3 \
-                      WHERE key = $1 AND state = 'pending'",
-                )
-                .bind(key.as_str())
-                .bind(due_at.to_db())
-                .bind(now.clone()),
-                Outcome::Cancelled { reason } => sqlx::query(
-                    "UPDATE deliveries SET state = 'cancelled', last_error = $2, lease_until = NULL, updated_at = $3 \
-                      WHERE key = $1 AND state = 'pending'",
-                )
-                .bind(key.as_str())
-                .bind(reason.as_str())
-                .bind(now.clone()),
-            };
-            query.execute(&mut *w.tx).await.map_err(map_err)?;
+        let mut rest = outcomes;
+        while !rest.is_empty() {
+            let mut keys = std::collections::HashSet::new();
+            let run = rest
+                .iter()
+                .take_while(|(key, _)| keys.insert(key.as_str()))
+                .count();
+            let (distinct, later) = rest.split_at(run);
+            record_run(&mut w, distinct, &now).await?;
+            rest = later;
         }
         w.commit().await
     }

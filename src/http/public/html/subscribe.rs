@@ -1,6 +1,7 @@
 //! Subscribing from the status page, and acknowledging escalations, without an account: `/subscribe` (a form: an email
-//! address with double opt-in, or a webhook URL; the components to follow; maintenance
-//! notices or not), `/subscribe/confirm?token=` (the link in the confirmation mail) and
+//! address with double opt-in, or a webhook URL; the components to follow and, when vendor
+//! pages are public (`[vendors] public`), the followed vendors whose news to receive;
+//! maintenance notices or not), `/subscribe/confirm?token=` (the link in the confirmation mail) and
 //! `/unsubscribe?token=` (the signed link in every message; a GET shows a button, a POST
 //! unsubscribes, which is also RFC 8058's one-click), and `/acknowledge?token=` (the signed
 //! link in an escalation's messages; a GET shows a button, a POST acknowledges).
@@ -75,6 +76,8 @@ struct SubscribePage {
     layout: Layout,
     form_token: String,
     components: Vec<(String, String)>,
+    /// The followed vendors a reader may choose, when vendor pages are public.
+    vendors: Vec<(String, String)>,
     error: Option<String>,
     email: String,
     webhook_url: String,
@@ -183,7 +186,26 @@ fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-fn form(
+/// The vendors a reader may follow, as (id, name): the enabled ones, when vendor pages are
+/// public; none when they are not or the store cannot be read.
+async fn public_vendors(state: &AppState) -> Vec<(String, String)> {
+    if !state.vendors_public {
+        return Vec::new();
+    }
+    match state.store.all_vendors().await {
+        Ok(vendors) => vendors
+            .into_iter()
+            .filter(|v| v.enabled)
+            .map(|v| (v.id.to_string(), v.name))
+            .collect(),
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot read the vendors for the subscribe form");
+            Vec::new()
+        }
+    }
+}
+
+async fn form(
     state: &AppState,
     links: &Links,
     status: StatusCode,
@@ -199,6 +221,7 @@ fn form(
         .iter()
         .map(|c| (c.id.to_string(), c.name.clone()))
         .collect();
+    let vendors = public_vendors(state).await;
     let secure = if state.page.url.starts_with("https://") {
         "; Secure"
     } else {
@@ -215,6 +238,7 @@ fn form(
             layout: page(&snapshot, "Subscribe to updates", "/subscribe"),
             form_token: token,
             components,
+            vendors,
             error,
             email,
             webhook_url,
@@ -227,14 +251,17 @@ fn form(
     responses((status = 200, description = "The subscribe form: email (double opt-in) or webhook, components, maintenance notices", content_type = "text/html")))]
 pub async fn subscribe_form(State(state): State<AppState>) -> Response {
     match links(&state) {
-        Some(links) => form(
-            &state,
-            &links,
-            StatusCode::OK,
-            None,
-            String::new(),
-            String::new(),
-        ),
+        Some(links) => {
+            form(
+                &state,
+                &links,
+                StatusCode::OK,
+                None,
+                String::new(),
+                String::new(),
+            )
+            .await
+        }
         None => unavailable(&state),
     }
 }
@@ -260,6 +287,7 @@ pub async fn subscribe(
     let mut webhook_url = String::new();
     let mut token = String::new();
     let mut components = Vec::new();
+    let mut vendors = Vec::new();
     let mut maintenance = false;
     for (key, value) in url::form_urlencoded::parse(&body) {
         match key.as_ref() {
@@ -268,6 +296,7 @@ pub async fn subscribe(
             "webhook_url" => webhook_url = value.trim().to_string(),
             "form_token" => token = value.into_owned(),
             "component" => components.push(value.into_owned()),
+            "vendor" => vendors.push(value.into_owned()),
             "maintenance" => maintenance = true,
             _ => {}
         }
@@ -320,6 +349,32 @@ pub async fn subscribe(
             chosen.push(id);
         }
     }
+    // Vendors only from those the form offers (public and enabled). A reader who chose
+    // vendors but no component still follows every component, as "none" means on the form.
+    if !vendors.is_empty() {
+        let offered = public_vendors(&state).await;
+        let vendors: Vec<String> = offered
+            .into_iter()
+            .map(|(id, _)| id)
+            .filter(|id| vendors.contains(id))
+            .collect();
+        if !vendors.is_empty() && chosen.is_empty() {
+            // Every component from the store: the page's snapshot may not show the newest yet.
+            match state
+                .store
+                .list_components(crate::store::PageRequest::first(400))
+                .await
+            {
+                Ok(page) => chosen.extend(page.items.into_iter().map(|c| c.id.to_string())),
+                Err(_) => chosen.extend(known.iter().cloned()),
+            }
+        }
+        for id in vendors {
+            if !chosen.contains(&id) {
+                chosen.push(id);
+            }
+        }
+    }
     let components = chosen;
     let secret =
         (kind == SubscriberKind::Webhook).then(crate::http::api_v1::notifications::new_secret);
@@ -345,7 +400,8 @@ pub async fn subscribe(
             Some(message),
             email,
             webhook_url,
-        );
+        )
+        .await;
     }
     let private_allowed = state
         .notifications
@@ -362,7 +418,8 @@ pub async fn subscribe(
             Some("Webhook URLs must be public addresses.".into()),
             email,
             webhook_url,
-        );
+        )
+        .await;
     }
     if !state
         .subscribe_limits

@@ -1,0 +1,200 @@
+//! `pharos user create|list|reset-password`: accounts of the web UI, on this machine's
+//! database (the same `--config`, `--data-dir` and `--database-url` as `serve`).
+//!
+//! A password comes from `PHAROS_USER_PASSWORD` when set (for scripts); otherwise a strong one
+//! is generated and printed once on stdout. Errors are one line on stderr and a non-zero exit.
+
+use crate::account::{self, password, NewUser, Role};
+use crate::events::Actor;
+use crate::store::Store;
+use clap::{Subcommand, ValueEnum};
+use std::process::ExitCode;
+
+/// The variable a password is read from instead of being generated.
+pub const PASSWORD_ENV: &str = "PHAROS_USER_PASSWORD";
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user of the web UI. The password is read from PHAROS_USER_PASSWORD, or
+    /// generated and printed once.
+    Create {
+        /// The address to sign in with.
+        email: String,
+        /// Make the user an admin (same as --role admin).
+        #[arg(long, conflicts_with = "role")]
+        admin: bool,
+        /// What the user may do [default: viewer].
+        #[arg(long, value_enum)]
+        role: Option<RoleArg>,
+        /// The name shown in the UI and the audit log [default: the part before @].
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List users with their roles and state.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a new password (from PHAROS_USER_PASSWORD, or generated and printed once) and
+    /// sign the user out everywhere.
+    ResetPassword { email: String },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Responder,
+    Viewer,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Responder => Role::Responder,
+            RoleArg::Viewer => Role::Viewer,
+        }
+    }
+}
+
+fn fail(err: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {err}");
+    ExitCode::FAILURE
+}
+
+/// The password to set: the variable's (checked against the rules) or a generated one, and
+/// whether it was generated (then it is printed).
+fn new_password() -> Result<(String, bool), String> {
+    match std::env::var(PASSWORD_ENV).ok().filter(|p| !p.is_empty()) {
+        Some(p) => password::validate(&p)
+            .map(|()| (p, false))
+            .map_err(|e| format!("{PASSWORD_ENV}: {e}")),
+        None => Ok((password::generate(), true)),
+    }
+}
+
+pub async fn run(store: &dyn Store, cmd: UserCommand) -> ExitCode {
+    match cmd {
+        UserCommand::Create {
+            email,
+            admin,
+            role,
+            name,
+        } => {
+            let role = if admin {
+                Role::Admin
+            } else {
+                role.map(Role::from).unwrap_or(Role::Viewer)
+            };
+            let email = match account::normalize_email(&email) {
+                Ok(e) => e,
+                Err(e) => return fail(e),
+            };
+            let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
+            let (secret, generated) = match new_password() {
+                Ok(p) => p,
+                Err(e) => return fail(e),
+            };
+            let hash = match password::hash(&secret).await {
+                Ok(h) => h,
+                Err(e) => return fail(e),
+            };
+            let input = NewUser {
+                email,
+                name,
+                role,
+                password_hash: hash,
+            };
+            match store.create_user(input, &Actor::cli()).await {
+                Ok(user) => {
+                    if generated {
+                        println!("{secret}");
+                    }
+                    eprintln!(
+                        "created {} `{}`{}",
+                        user.role,
+                        user.email,
+                        if generated {
+                            "; its password is printed above, only once: store it now"
+                        } else {
+                            " with the password from PHAROS_USER_PASSWORD"
+                        }
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(err) => fail(err),
+            }
+        }
+        UserCommand::List { json } => match store.list_users().await {
+            Ok(users) if json => {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&users).expect("users serialise")
+                );
+                ExitCode::SUCCESS
+            }
+            Ok(users) => {
+                println!(
+                    "{:<32} {:<24} {:<9} {:<8} {:<4} CREATED",
+                    "EMAIL", "NAME", "ROLE", "STATE", "TOTP"
+                );
+                for u in users {
+                    let state = if u.disabled { "disabled" } else { "active" };
+                    println!(
+                        "{:<32} {:<24} {:<9} {:<8} {:<4} {}",
+                        u.email,
+                        u.name,
+                        u.role,
+                        state,
+                        if u.totp_enabled { "on" } else { "off" },
+                        u.created_at.0.format("%Y-%m-%d %H:%M UTC")
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(err) => fail(err),
+        },
+        UserCommand::ResetPassword { email } => {
+            let user = match store.find_user_by_email(&email).await {
+                Ok(Some(u)) => u.user,
+                Ok(None) => {
+                    return fail(format!(
+                        "no user has the email `{}`; see `pharos user list`",
+                        email.trim()
+                    ))
+                }
+                Err(err) => return fail(err),
+            };
+            let (secret, generated) = match new_password() {
+                Ok(p) => p,
+                Err(e) => return fail(e),
+            };
+            let hash = match password::hash(&secret).await {
+                Ok(h) => h,
+                Err(e) => return fail(e),
+            };
+            match store
+                .set_password(user.id, &hash, None, &Actor::cli())
+                .await
+            {
+                Ok(user) => {
+                    if generated {
+                        println!("{secret}");
+                    }
+                    eprintln!(
+                        "set a new password for `{}` and signed it out everywhere{}",
+                        user.email,
+                        if generated {
+                            "; the password is printed above, only once"
+                        } else {
+                            ""
+                        }
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(err) => fail(err),
+            }
+        }
+    }
+}
