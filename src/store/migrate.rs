@@ -53,6 +53,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "incident_templates",
         sql: include_str!("migrations/0007_incident_templates.sql"),
     },
+    Migration {
+        version: 8,
+        name: "admin_indexes",
+        sql: include_str!("migrations/0008_admin_indexes.sql"),
+    },
 ];
 
 fn checksum(sql: &str) -> String {
