@@ -76,15 +76,46 @@ pub async fn status_history(
     Ok(StatusHistory::read(as_of_seq, now, rows))
 }
 
+/// How many times a build is read again when a change was committed while it read.
+const CONSISTENT_READS: u32 = 3;
+
 /// [`build`], going on from the status history of the previous build; returns the state and
 /// the history, for the next build.
+///
+/// A build reads with many queries, and a change committed between two of them would leave
+/// the state torn (an incident without its components' new status). So the log's end is read
+/// before and after: if it moved, the build is read again (a few times at most; under a
+/// stream of writes the last read is kept, stamped with the earlier position, so the next
+/// build follows at once). A torn state matters when it is the last one before the database
+/// goes away: it would be served, and written to disk, for the whole outage.
 pub async fn build_from(
     store: &dyn Store,
     page: PageInfo,
     now: Timestamp,
     previous: Option<&StatusHistory>,
 ) -> StoreResult<(PublicState, StatusHistory)> {
-    let as_of_seq = store.last_event_seq().await?;
+    let mut as_of_seq = store.last_event_seq().await?;
+    let mut attempt = 1;
+    loop {
+        let built = read_at(store, page.clone(), now, previous, as_of_seq).await?;
+        let after = store.last_event_seq().await?;
+        if after == as_of_seq || attempt == CONSISTENT_READS {
+            return Ok(built);
+        }
+        metrics::counter!("pharos_snapshot_reads_repeated_total").increment(1);
+        as_of_seq = after;
+        attempt += 1;
+    }
+}
+
+/// One read of everything public, for a build as of `as_of_seq` (read before it).
+async fn read_at(
+    store: &dyn Store,
+    page: PageInfo,
+    now: Timestamp,
+    previous: Option<&StatusHistory>,
+    as_of_seq: i64,
+) -> StoreResult<(PublicState, StatusHistory)> {
     let groups = all_pages(|p| store.list_groups(p)).await?;
     let components = all_pages(|p| store.list_components(p)).await?;
 
