@@ -1236,7 +1236,9 @@ impl SqlStore {
 
     /// Hour roll-ups from the first whole hour of the last 24 up to each monitor's
     /// `rollup_until`, plus its raw results from there (or from 24 hours ago) on: two indexed
-    /// queries for the whole page.
+    /// queries for the whole page. The raw query repeats the plain lower bound (`c.at >= $1`,
+    /// implied by the one that depends on the monitor's row) so the (monitor_id, at) index is
+    /// bounded at both ends, not read from each monitor's first result.
     pub(super) async fn uptime_24h_q(
         &self,
         ids: &[MonitorId],
@@ -1263,7 +1265,7 @@ impl SqlStore {
                 "SELECT c.monitor_id AS monitor_id, CAST(COUNT(*) AS BIGINT) AS checks, \
                         CAST(SUM(CASE WHEN c.outcome = 'down' THEN 0 ELSE 1 END) AS BIGINT) AS passed \
                    FROM check_results c JOIN monitors m ON m.id = c.monitor_id \
-                  WHERE c.monitor_id IN ({list}) AND c.at <= $2 \
+                  WHERE c.monitor_id IN ({list}) AND c.at <= $2 AND c.at >= $1 \
                     AND c.at >= CASE WHEN m.rollup_until IS NOT NULL AND m.rollup_until > $1 \
                                      THEN m.rollup_until ELSE $1 END \
                   GROUP BY c.monitor_id"
