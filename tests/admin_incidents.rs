@@ -5,46 +5,17 @@
 
 mod common;
 
+use common::admin::{add_user, csrf_of, form, set_cookie, PASSWORD};
+
 use common::app::{Db, TestApp};
-use pharos::account::{password, NewUser, Role};
+use pharos::account::Role;
 use pharos::domain::{ComponentStatus, IncidentId, IncidentStatus, MaintenanceId};
 use pharos::events::Actor;
 use pharos::store::{NewComponent, Store};
-use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, LOCATION};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::{Duration, Instant};
-
-const PASSWORD: &str = "correct horse battery staple";
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    let mut s = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        s.append_pair(k, v);
-    }
-    s.finish()
-}
-
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(|v| {
-            v[name.len() + 1..]
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .to_string()
-        })
-}
-
-fn csrf_of(html: &str) -> String {
-    let marker = r#"name="csrf" value=""#;
-    let start = html.find(marker).expect("a csrf field") + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
-}
 
 /// A signed-in browser: its session cookie and CSRF token.
 struct Session {
@@ -61,7 +32,7 @@ impl Session {
             .build()
             .unwrap();
         let page = http.get(app.url("/admin/login")).send().await.unwrap();
-        let pre = cookie_value(page.headers(), "pharos_csrf").expect("a pre-login cookie");
+        let pre = set_cookie(page.headers(), "pharos_csrf").expect("a pre-login cookie");
         let token = csrf_of(&page.text().await.unwrap());
         let signed = http
             .post(app.url("/admin/login"))
@@ -76,7 +47,7 @@ impl Session {
             .await
             .unwrap();
         assert_eq!(signed.status(), StatusCode::SEE_OTHER, "sign in as {email}");
-        let session = cookie_value(signed.headers(), "pharos_session").expect("a session");
+        let session = set_cookie(signed.headers(), "pharos_session").expect("a session");
         let mut s = Session {
             base: app.base.clone(),
             http,
@@ -125,21 +96,6 @@ impl Session {
     async fn post(&self, path: &str, pairs: &[(&str, &str)]) -> (StatusCode, HeaderMap, String) {
         self.post_form(path, pairs, true).await
     }
-}
-
-async fn add_user(store: &dyn Store, email: &str, role: Role) {
-    store
-        .create_user(
-            NewUser {
-                email: email.into(),
-                name: email.split('@').next().unwrap().into(),
-                role,
-                password_hash: password::hash(PASSWORD).await.unwrap(),
-            },
-            &Actor::cli(),
-        )
-        .await
-        .unwrap();
 }
 
 /// An app with a responder, a viewer and two components the page's snapshot already shows.

@@ -8,42 +8,16 @@
 
 mod common;
 
+use common::admin::{add_user, csrf_of, form, set_cookie, PASSWORD};
+
 use common::app::{Db, TestApp};
-use pharos::account::{password, NewUser, Role};
+use pharos::account::Role;
 use pharos::domain::{ComponentStatus, ManagedBy};
 use pharos::events::Actor;
 use pharos::monitor::model::Check;
 use pharos::store::{AuditFilter, NewComponent, NewGroup, PageRequest, Store};
-use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, LOCATION};
 use reqwest::StatusCode;
-
-const PASSWORD: &str = "correct horse battery staple";
-
-fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix(&format!("{name}=")))
-        .map(|v| v.split(';').next().unwrap_or("").to_string())
-}
-
-fn csrf_of(html: &str) -> String {
-    let marker = r#"name="csrf" value=""#;
-    let start = html
-        .find(marker)
-        .unwrap_or_else(|| panic!("no csrf field in {html}"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    let mut s = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        s.append_pair(k, v);
-    }
-    s.finish()
-}
 
 /// A browser: the session cookie and the pre-login cookie it holds.
 struct Browser {
@@ -126,22 +100,6 @@ impl Browser {
         let csrf = csrf_of(&page);
         (b, csrf)
     }
-}
-
-async fn add_user(store: &dyn Store, email: &str, role: Role) {
-    let hash = password::hash(PASSWORD).await.expect("hash");
-    store
-        .create_user(
-            NewUser {
-                email: email.into(),
-                name: email.split('@').next().unwrap().into(),
-                role,
-                password_hash: hash,
-            },
-            &Actor::cli(),
-        )
-        .await
-        .expect("create user");
 }
 
 async fn app_with_users() -> TestApp {

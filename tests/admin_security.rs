@@ -9,59 +9,23 @@
 
 mod common;
 
+use common::admin::{add_user, csrf_of, form, set_cookie_with_header, PASSWORD};
+
 use common::app::{Db, TestApp};
 use common::process::{pharos, run, Server};
-use pharos::account::{password, NewUser, Role};
+use pharos::account::Role;
 use pharos::clock::ManualClock;
 use pharos::domain::Timestamp;
-use pharos::events::Actor;
 use pharos::store::Store;
-use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, LOCATION, ORIGIN};
 use reqwest::StatusCode;
 use std::sync::Arc;
-
-const PASSWORD: &str = "correct horse battery staple";
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
-}
-
-/// The value `name` is set to by the response's `Set-Cookie` headers, with the whole header.
-fn set_cookie(headers: &HeaderMap, name: &str) -> Option<(String, String)> {
-    headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(|v| {
-            let value = v[name.len() + 1..]
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .to_string();
-            (value, v.to_string())
-        })
-}
-
-/// The first `<input name="csrf" value="...">` of a page.
-fn csrf_of(html: &str) -> String {
-    let marker = r#"name="csrf" value=""#;
-    let start = html
-        .find(marker)
-        .unwrap_or_else(|| panic!("no csrf field in {html}"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    let mut s = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        s.append_pair(k, v);
-    }
-    s.finish()
 }
 
 /// A browser against one base URL: the session cookie and the pre-login cookie it holds.
@@ -102,7 +66,7 @@ impl Browser {
             .await
             .expect("GET");
         let (status, headers) = (resp.status(), resp.headers().clone());
-        if let Some((v, _)) = set_cookie(&headers, "pharos_csrf") {
+        if let Some((v, _)) = set_cookie_with_header(&headers, "pharos_csrf") {
             self.prelogin = Some(v);
         }
         (status, headers, resp.text().await.expect("body"))
@@ -129,7 +93,7 @@ impl Browser {
         }
         let resp = req.send().await.expect("POST");
         let (status, headers) = (resp.status(), resp.headers().clone());
-        if let Some((v, _)) = set_cookie(&headers, "pharos_session") {
+        if let Some((v, _)) = set_cookie_with_header(&headers, "pharos_session") {
             self.session = (!v.is_empty()).then_some(v);
         }
         (status, headers, resp.text().await.expect("body"))
@@ -153,22 +117,6 @@ impl Browser {
         assert_eq!(status, StatusCode::OK, "{page}");
         csrf_of(&page)
     }
-}
-
-async fn add_user(store: &dyn Store, email: &str, role: Role) {
-    let hash = password::hash(PASSWORD).await.expect("hash");
-    store
-        .create_user(
-            NewUser {
-                email: email.into(),
-                name: email.split('@').next().unwrap().into(),
-                role,
-                password_hash: hash,
-            },
-            &Actor::cli(),
-        )
-        .await
-        .expect("create user");
 }
 
 async fn app_with_users() -> TestApp {
@@ -329,7 +277,7 @@ async fn cookies_carry_their_flags() {
     let app = app_with_users().await;
     let mut b = Browser::new(&app.base);
     let (_, headers, _) = b.sign_in("ada@example.com", PASSWORD).await;
-    let (_, cookie) = set_cookie(&headers, "pharos_session").expect("session cookie");
+    let (_, cookie) = set_cookie_with_header(&headers, "pharos_session").expect("session cookie");
     for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(cookie.contains(flag), "{cookie}");
     }
@@ -347,7 +295,7 @@ async fn cookies_carry_their_flags() {
     add_user(app.store.as_ref(), "ada@example.com", Role::Admin).await;
     let mut b = Browser::new(&app.base);
     let (_, headers, _) = b.sign_in("ada@example.com", PASSWORD).await;
-    let (_, cookie) = set_cookie(&headers, "pharos_session").expect("session cookie");
+    let (_, cookie) = set_cookie_with_header(&headers, "pharos_session").expect("session cookie");
     assert!(cookie.contains("; Secure"), "{cookie}");
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
@@ -438,7 +386,7 @@ async fn signing_out_here_and_everywhere() {
     let csrf = tablet.csrf().await;
     let (status, headers, _) = tablet.post("/admin/logout", form(&[("csrf", &csrf)])).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let (_, cleared) = set_cookie(&headers, "pharos_session").expect("cleared");
+    let (_, cleared) = set_cookie_with_header(&headers, "pharos_session").expect("cleared");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
     tablet.session = old;
     let (status, headers, _) = tablet.get("/admin/account").await;

@@ -12,22 +12,22 @@
 
 mod common;
 
+use common::admin::{add_user, csrf_of, form, set_cookie, PASSWORD};
+
 use common::app::{spawn_with_config, Db, TestApp};
 use common::receiver::{Behaviour, Receiver};
 use common::source::{Reply, Source};
-use pharos::account::{password, NewUser, Role};
-use pharos::events::Actor;
+use pharos::account::Role;
 use pharos::notify::channel::Target;
 use pharos::notify::escalation::EscalationState;
 use pharos::notify::record::DeliveryState;
 use pharos::store::{PageRequest, Store};
-use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, LOCATION};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::sync::Once;
 use std::time::Duration;
 
-const PASSWORD: &str = "correct horse battery staple";
 const ADA: &str = "ada@example.com";
 const VIC: &str = "vic@example.com";
 
@@ -49,38 +49,6 @@ fn no_outside_network() {
 fn fixture(path: &str) -> Vec<u8> {
     let full = format!("{}/../shared/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&full).unwrap_or_else(|e| panic!("read {full}: {e}"))
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    let mut s = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        s.append_pair(k, v);
-    }
-    s.finish()
-}
-
-fn csrf_of(html: &str) -> String {
-    let marker = r#"name="csrf" value=""#;
-    let start = html
-        .find(marker)
-        .unwrap_or_else(|| panic!("no csrf field in {html}"))
-        + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
-}
-
-fn cookie_of(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(|v| {
-            v[name.len() + 1..]
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .to_string()
-        })
 }
 
 /// A browser: its cookies, no redirects followed.
@@ -140,7 +108,7 @@ impl Browser {
             .send()
             .await
             .expect("GET");
-        if let Some(v) = cookie_of(resp.headers(), "pharos_csrf") {
+        if let Some(v) = set_cookie(resp.headers(), "pharos_csrf") {
             self.prelogin = Some(v);
         }
         (resp.status(), resp.text().await.expect("body"))
@@ -157,7 +125,7 @@ impl Browser {
             .await
             .expect("POST");
         let (status, headers) = (resp.status(), resp.headers().clone());
-        if let Some(v) = cookie_of(&headers, "pharos_session") {
+        if let Some(v) = set_cookie(&headers, "pharos_session") {
             self.session = (!v.is_empty()).then_some(v);
         }
         (status, headers, resp.text().await.expect("body"))
@@ -176,22 +144,6 @@ impl Browser {
             .to_string();
         (status, location, page)
     }
-}
-
-async fn add_user(store: &dyn Store, email: &str, role: Role) {
-    let hash = password::hash(PASSWORD).await.expect("hash");
-    store
-        .create_user(
-            NewUser {
-                email: email.into(),
-                name: email.split('@').next().unwrap().into(),
-                role,
-                password_hash: hash,
-            },
-            &Actor::cli(),
-        )
-        .await
-        .expect("create user");
 }
 
 async fn app() -> TestApp {

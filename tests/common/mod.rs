@@ -1,6 +1,7 @@
 //! Shared test harness: fresh databases, the in-process app and the real binary.
 #![allow(dead_code)]
 
+pub mod admin;
 pub mod app;
 pub mod browser;
 pub mod postgres;
