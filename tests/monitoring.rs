@@ -356,20 +356,18 @@ both_backends!(
     an_outage_opens_one_incident_and_recovery_resolves_it
 );
 
-/// The database goes away while checks run (PostgreSQL behind a proxy the test cuts): the
-/// results are kept and written when it returns, none lost. Every request the target saw
-/// during the outage has its stored result.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn results_of_checks_during_a_database_outage_are_written_afterwards() {
-    let Some(url) = common::postgres::fresh_database_url().await else {
-        return;
-    };
-    let (proxy, proxied) = common::proxy::Proxy::in_front_of(&url).await;
-    let app = common::app::spawn_on(proxied).await;
+/// Runs a fast monitor against a target, makes the database unreachable with `cut` while
+/// checks go on (the API says 503), brings it back with `restore`, and asserts that every
+/// request the target saw during the outage has its stored result, each stored once.
+async fn checks_during_an_outage_are_written_afterwards(
+    app: &TestApp,
+    cut: impl FnOnce(),
+    restore: impl FnOnce(),
+) {
     let target = Target::start().await;
     let hits = target.hits.clone();
     let id = fast_monitor(
-        &app,
+        app,
         "through an outage",
         json!({ "kind": "http", "url": target.url() }),
         800,
@@ -382,7 +380,7 @@ async fn results_of_checks_during_a_database_outage_are_written_afterwards() {
     })
     .await;
 
-    proxy.cut();
+    cut();
     let cut_at = chrono::Utc::now();
     let seen = hits.lock().unwrap().len();
     wait_for("four checks during the outage", || async {
@@ -393,7 +391,7 @@ async fn results_of_checks_during_a_database_outage_are_written_afterwards() {
     let (status, _) = app.get(&format!("/api/v1/monitors/{id}")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     let restored_at = chrono::Utc::now();
-    proxy.restore();
+    restore();
 
     let during: Vec<_> = hits
         .lock()
@@ -415,67 +413,6 @@ async fn results_of_checks_during_a_database_outage_are_written_afterwards() {
         all_stored.then_some(())
     })
     .await;
-    app.stop().await;
-    common::postgres::drop_database(&url).await;
-}
-
-/// The same on SQLite: its file is taken away while checks run (a volume unmounted, the file
-/// moved by hand). Writes fail instead of going to a new empty file; the results wait in the
-/// writer and are written once the file is back, none lost.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn results_of_checks_while_the_sqlite_file_is_away_are_written_afterwards() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("pharos.db");
-    let app = common::app::spawn_on(common::postgres::sqlite_url(dir.path())).await;
-    let target = Target::start().await;
-    let hits = target.hits.clone();
-    let id = fast_monitor(
-        &app,
-        "through a sqlite outage",
-        json!({ "kind": "http", "url": target.url() }),
-        800,
-        &[],
-    )
-    .await;
-    wait_for("two stored results", || async {
-        let checks = app.store.recent_checks(id, 10).await.ok()?;
-        (checks.len() >= 2).then_some(())
-    })
-    .await;
-
-    let away = dir.path().join("away");
-    common::sqlite::move_away(&db, &away);
-    let cut_at = chrono::Utc::now();
-    let seen = hits.lock().unwrap().len();
-    wait_for("four checks during the outage", || async {
-        (hits.lock().unwrap().len() >= seen + 4).then_some(())
-    })
-    .await;
-    let (status, _) = app.get(&format!("/api/v1/monitors/{id}")).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(!db.exists(), "no new, empty database at {}", db.display());
-    let restored_at = chrono::Utc::now();
-    common::sqlite::bring_back(&db, &away);
-
-    let during: Vec<_> = hits
-        .lock()
-        .unwrap()
-        .iter()
-        .copied()
-        .filter(|h| *h > cut_at && *h < restored_at)
-        .collect();
-    assert!(during.len() >= 4, "{during:?}");
-    wait_for("every check of the outage to be stored", || async {
-        let checks = app.store.recent_checks(id, 1000).await.ok()?;
-        let all_stored = during.iter().all(|hit| {
-            checks.iter().any(|c| {
-                let lead = *hit - c.at.0;
-                lead >= chrono::Duration::zero() && lead < chrono::Duration::milliseconds(700)
-            })
-        });
-        all_stored.then_some(())
-    })
-    .await;
     // Each check is stored once: no result written twice on the way back.
     let checks = app.store.recent_checks(id, 1000).await.expect("checks");
     let mut times: Vec<_> = checks.iter().map(|c| c.at.0).collect();
@@ -483,6 +420,40 @@ async fn results_of_checks_while_the_sqlite_file_is_away_are_written_afterwards(
     times.sort();
     times.dedup();
     assert_eq!(times.len(), total, "a result was written twice");
+}
+
+/// The database goes away while checks run (PostgreSQL behind a proxy the test cuts): the
+/// results are kept and written when it returns, none lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_of_checks_during_a_database_outage_are_written_afterwards() {
+    let Some(url) = common::postgres::fresh_database_url().await else {
+        return;
+    };
+    let (proxy, proxied) = common::proxy::Proxy::in_front_of(&url).await;
+    let app = common::app::spawn_on(proxied).await;
+    checks_during_an_outage_are_written_afterwards(&app, || proxy.cut(), || proxy.restore()).await;
+    app.stop().await;
+    common::postgres::drop_database(&url).await;
+}
+
+/// The same on SQLite: its file is taken away while checks run (a volume unmounted, the file
+/// moved by hand). Writes fail instead of going to a new empty file; the results wait in the
+/// writer and are written once the file is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_of_checks_while_the_sqlite_file_is_away_are_written_afterwards() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("pharos.db");
+    let away = dir.path().join("away");
+    let app = common::app::spawn_on(common::postgres::sqlite_url(dir.path())).await;
+    checks_during_an_outage_are_written_afterwards(
+        &app,
+        || common::sqlite::move_away(&db, &away),
+        || {
+            assert!(!db.exists(), "no new, empty database at {}", db.display());
+            common::sqlite::bring_back(&db, &away);
+        },
+    )
+    .await;
     app.stop().await;
 }
 
