@@ -18,6 +18,7 @@
 use super::{html, Chrome, Flash};
 use crate::domain::model::{Component, ComponentGroup};
 use crate::domain::{ComponentGroupId, ComponentId, ComponentStatus, ManagedBy};
+use crate::http::admin::pages::parse_id;
 use crate::http::admin::session::{see_other, CsrfForm, CurrentUser};
 use crate::http::admin::AdminError;
 use crate::http::api_v1::{valid_date, valid_description, valid_name};
@@ -57,11 +58,6 @@ async fn all_groups(store: &dyn Store) -> StoreResult<Vec<ComponentGroup>> {
             None => return Ok(all),
         }
     }
-}
-
-fn parse<T: std::str::FromStr>(what: &str, id: &str) -> Result<T, AdminError> {
-    id.parse()
-        .map_err(|_| AdminError::not_found(format!("no {what} has the id `{id}`")))
 }
 
 fn statuses() -> Vec<&'static str> {
@@ -217,7 +213,7 @@ pub async fn set_status(
     CsrfForm(user, form): CsrfForm<StatusForm>,
 ) -> Result<Response, AdminError> {
     user.require_responder()?;
-    let id: ComponentId = parse("component", &id)?;
+    let id: ComponentId = parse_id("component", &id)?;
     let status: ComponentStatus = form.status.parse().map_err(|_| {
         AdminError::unprocessable(format!("status: choose one of {}", statuses().join(", ")))
     })?;
@@ -458,7 +454,10 @@ pub async fn edit_form(
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
-    let c = state.store.get_component(parse("component", &id)?).await?;
+    let c = state
+        .store
+        .get_component(parse_id("component", &id)?)
+        .await?;
     let form = ComponentForm {
         name: c.name.clone(),
         description: c.description.clone().unwrap_or_default(),
@@ -492,7 +491,10 @@ pub async fn update(
     CsrfForm(user, form): CsrfForm<ComponentForm>,
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
-    let current = state.store.get_component(parse("component", &id)?).await?;
+    let current = state
+        .store
+        .get_component(parse_id("component", &id)?)
+        .await?;
     if current.managed_by == ManagedBy::Config {
         return Err(AdminError::conflict(format!(
             "component `{}` is declared in the configuration file (key `{}`): change it there; its status can be set on the components page",
@@ -571,7 +573,10 @@ pub async fn delete_component_confirm(
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
-    let c = state.store.get_component(parse("component", &id)?).await?;
+    let c = state
+        .store
+        .get_component(parse_id("component", &id)?)
+        .await?;
     Ok(html(
         StatusCode::OK,
         &DeletePage {
@@ -596,7 +601,7 @@ pub async fn delete_component(
     user.require_admin()?;
     state
         .store
-        .delete_component(parse("component", &id)?, &user.actor())
+        .delete_component(parse_id("component", &id)?, &user.actor())
         .await?;
     Ok(see_other("/admin/components?done=component_deleted"))
 }
@@ -610,7 +615,7 @@ pub async fn delete_group_confirm(
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
-    let g = state.store.get_group(parse("group", &id)?).await?;
+    let g = state.store.get_group(parse_id("group", &id)?).await?;
     Ok(html(
         StatusCode::OK,
         &DeletePage {
@@ -641,7 +646,7 @@ pub async fn delete_group(
     user.require_admin()?;
     state
         .store
-        .delete_group(parse("group", &id)?, &user.actor())
+        .delete_group(parse_id("group", &id)?, &user.actor())
         .await?;
     Ok(see_other("/admin/components?done=group_deleted"))
 }
@@ -706,7 +711,7 @@ pub async fn rename_group(
     CsrfForm(user, form): CsrfForm<GroupForm>,
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
-    let group = state.store.get_group(parse("group", &id)?).await?;
+    let group = state.store.get_group(parse_id("group", &id)?).await?;
     if group.managed_by == ManagedBy::Config {
         return Err(AdminError::conflict(format!(
             "group `{}` is declared in the configuration file (key `{}`): rename it there",
@@ -782,7 +787,7 @@ pub async fn move_component(
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
     let dir = direction(&form)?;
-    let id: ComponentId = parse("component", &id)?;
+    let id: ComponentId = parse_id("component", &id)?;
     let current = state.store.get_component(id).await?;
     let siblings: Vec<Component> = all_components(state.store.as_ref())
         .await?
@@ -819,7 +824,7 @@ pub async fn move_group(
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
     let dir = direction(&form)?;
-    let id: ComponentGroupId = parse("group", &id)?;
+    let id: ComponentGroupId = parse_id("group", &id)?;
     let groups = all_groups(state.store.as_ref()).await?;
     let index = groups
         .iter()

@@ -7,8 +7,8 @@ use super::incidents::{
     component_status_label, invalid, options, pick_groups, refusal, Fields, Opt, PickGroup, IMPACTS,
 };
 use super::{html, Chrome, Flash};
-use crate::domain::ids::IncidentTemplateId;
 use crate::domain::{ComponentId, ComponentStatus, IncidentImpact, IncidentStatus};
+use crate::http::admin::pages::parse_id;
 use crate::http::admin::session::{see_other, CsrfForm, CurrentUser};
 use crate::http::admin::AdminError;
 use crate::http::api_v1::incident_templates::template_input;
@@ -244,11 +244,6 @@ fn form_page(
     )
 }
 
-fn parse_id(id: &str) -> Result<IncidentTemplateId, AdminError> {
-    id.parse()
-        .map_err(|_| AdminError::not_found(format!("there is no incident template `{id}`")))
-}
-
 #[utoipa::path(get, path = "/admin/incident-templates/new", tag = "admin", security(()),
     responses((status = 200, description = "The form for a new template", content_type = "text/html"),
               (status = 403, description = "A viewer", content_type = "text/html")))]
@@ -304,7 +299,10 @@ pub async fn edit_form(
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
     user.require_responder()?;
-    let template = state.store.get_incident_template(parse_id(&id)?).await?;
+    let template = state
+        .store
+        .get_incident_template(parse_id("incident template", &id)?)
+        .await?;
     Ok(form_page(
         &state,
         &user,
@@ -325,7 +323,7 @@ pub async fn save(
     CsrfForm(user, form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AdminError> {
     user.require_responder()?;
-    let id = parse_id(&id)?;
+    let id = parse_id("incident template", &id)?;
     let values = Values::from_form(&Fields(form));
     let result = match values.parse() {
         Ok(input) => state
@@ -359,7 +357,7 @@ pub async fn delete(
     user.require_responder()?;
     state
         .store
-        .delete_incident_template(parse_id(&id)?, &user.actor())
+        .delete_incident_template(parse_id("incident template", &id)?, &user.actor())
         .await?;
     Ok(see_other("/admin/incident-templates?done=template_deleted"))
 }

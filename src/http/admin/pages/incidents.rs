@@ -15,9 +15,9 @@ use super::{html, when, Chrome, Flash};
 use crate::domain::ids::IncidentTemplateId;
 use crate::domain::model::Incident;
 use crate::domain::{
-    ComponentId, ComponentStatus, IncidentId, IncidentImpact, IncidentStatus, IncidentUpdateId,
-    SourceKind,
+    ComponentId, ComponentStatus, IncidentId, IncidentImpact, IncidentStatus, SourceKind,
 };
+use crate::http::admin::pages::parse_id;
 use crate::http::admin::session::{see_other, CsrfForm, CurrentUser};
 use crate::http::admin::AdminError;
 use crate::http::api_v1::{component_changes, valid_body, valid_name};
@@ -807,11 +807,6 @@ fn show_page(
     html(status, &page)
 }
 
-fn parse_id(id: &str) -> Result<IncidentId, AdminError> {
-    id.parse()
-        .map_err(|_| AdminError::not_found(format!("there is no incident `{id}`")))
-}
-
 #[utoipa::path(get, path = "/admin/incidents/{id}", tag = "admin", security(()),
     params(("id" = String, Path, description = "Incident id")),
     responses((status = 200, description = "The incident, its timeline and the responder's forms", content_type = "text/html"),
@@ -823,7 +818,7 @@ pub async fn show(
     flash: Flash,
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
-    let incident = state.store.get_incident(parse_id(&id)?).await?;
+    let incident = state.store.get_incident(parse_id("incident", &id)?).await?;
     Ok(show_page(&state, &user, &incident, flash, Typed::default()))
 }
 
@@ -851,7 +846,7 @@ pub async fn post_update(
     CsrfForm(user, form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AdminError> {
     user.require_responder()?;
-    let id = parse_id(&id)?;
+    let id = parse_id("incident", &id)?;
     let fields = Fields(form);
     let chosen: BTreeMap<String, String> = fields
         .component_statuses()
@@ -934,7 +929,7 @@ pub async fn resolve(
     CsrfForm(user, form): CsrfForm<ResolveForm>,
 ) -> Result<Response, AdminError> {
     user.require_responder()?;
-    let id = parse_id(&id)?;
+    let id = parse_id("incident", &id)?;
     let body = match form.body.trim() {
         "" => None,
         _ => match valid_body("message", form.body.clone()) {
@@ -982,7 +977,7 @@ pub async fn details(
     CsrfForm(user, form): CsrfForm<DetailsForm>,
 ) -> Result<Response, AdminError> {
     user.require_responder()?;
-    let id = parse_id(&id)?;
+    let id = parse_id("incident", &id)?;
     let patch = (|| {
         Ok::<_, String>(IncidentPatch {
             name: Some(valid_name("name", form.name.clone()).map_err(invalid)?),
@@ -1028,11 +1023,6 @@ pub struct EditForm {
     body: String,
 }
 
-fn parse_update_id(id: &str) -> Result<IncidentUpdateId, AdminError> {
-    id.parse()
-        .map_err(|_| AdminError::not_found(format!("there is no update `{id}`")))
-}
-
 #[utoipa::path(post, path = "/admin/incidents/{id}/updates/{update_id}/edit", tag = "admin", security(()),
     params(("id" = String, Path, description = "Incident id"), ("update_id" = String, Path, description = "Update id")),
     responses((status = 303, description = "Edited (the previous text is kept): back to the incident"),
@@ -1044,8 +1034,8 @@ pub async fn edit_update(
     CsrfForm(user, form): CsrfForm<EditForm>,
 ) -> Result<Response, AdminError> {
     user.require_responder()?;
-    let id = parse_id(&path.id)?;
-    let update_id = parse_update_id(&path.update_id)?;
+    let id = parse_id("incident", &path.id)?;
+    let update_id = parse_id("update", &path.update_id)?;
     let result = match valid_body("message", form.body) {
         Ok(body) => state
             .store
@@ -1080,8 +1070,8 @@ pub async fn delete_update(
     CsrfForm(user, _form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AdminError> {
     user.require_responder()?;
-    let id = parse_id(&path.id)?;
-    let update_id = parse_update_id(&path.update_id)?;
+    let id = parse_id("incident", &path.id)?;
+    let update_id = parse_id("update", &path.update_id)?;
     match state
         .store
         .delete_incident_update(id, update_id, &user.actor())
@@ -1122,7 +1112,7 @@ pub async fn postmortem(
     CsrfForm(user, form): CsrfForm<PostmortemForm>,
 ) -> Result<Response, AdminError> {
     user.require_responder()?;
-    let id = parse_id(&id)?;
+    let id = parse_id("incident", &id)?;
     let mut typed = Typed {
         postmortem: Some(form.body.clone()),
         ..Typed::default()
@@ -1179,7 +1169,7 @@ pub async fn delete_form(
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
-    let incident = state.store.get_incident(parse_id(&id)?).await?;
+    let incident = state.store.get_incident(parse_id("incident", &id)?).await?;
     Ok(html(
         StatusCode::OK,
         &DeletePage {
@@ -1209,7 +1199,7 @@ pub async fn delete(
     user.require_admin()?;
     state
         .store
-        .delete_incident(parse_id(&id)?, &user.actor())
+        .delete_incident(parse_id("incident", &id)?, &user.actor())
         .await?;
     Ok(see_other("/admin/incidents?done=incident_deleted"))
 }

@@ -10,7 +10,8 @@
 use super::incidents::{invalid, refusal, Fields};
 use super::{html, when, Chrome, Flash};
 use crate::domain::model::Maintenance;
-use crate::domain::{ComponentId, MaintenanceId, MaintenanceStatus, Timestamp};
+use crate::domain::{ComponentId, MaintenanceStatus, Timestamp};
+use crate::http::admin::pages::parse_id;
 use crate::http::admin::session::{see_other, CsrfForm, CurrentUser};
 use crate::http::admin::AdminError;
 use crate::http::api_v1::{valid_body, valid_name};
@@ -392,11 +393,6 @@ fn end_first((code, message): (StatusCode, String)) -> (StatusCode, String) {
     }
 }
 
-fn parse_id(id: &str) -> Result<MaintenanceId, AdminError> {
-    id.parse()
-        .map_err(|_| AdminError::not_found(format!("there is no maintenance `{id}`")))
-}
-
 #[utoipa::path(get, path = "/admin/maintenances/{id}", tag = "admin", security(()),
     params(("id" = String, Path, description = "Maintenance id")),
     responses((status = 200, description = "The maintenance, its timeline and its forms", content_type = "text/html"),
@@ -407,7 +403,10 @@ pub async fn show(
     flash: Flash,
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
-    let m = state.store.get_maintenance(parse_id(&id)?).await?;
+    let m = state
+        .store
+        .get_maintenance(parse_id("maintenance", &id)?)
+        .await?;
     let tz = state.snapshot.load().state.page.tz();
     Ok(form_page(
         &state,
@@ -431,7 +430,7 @@ pub async fn save(
     CsrfForm(user, form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AdminError> {
     user.require_responder()?;
-    let id = parse_id(&id)?;
+    let id = parse_id("maintenance", &id)?;
     let values = Values::from_form(&Fields(form));
     let tz = state.snapshot.load().state.page.tz();
     let parsed = (|| {
@@ -491,7 +490,7 @@ pub async fn cancel(
     CsrfForm(user, _form): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AdminError> {
     user.require_responder()?;
-    let id = parse_id(&id)?;
+    let id = parse_id("maintenance", &id)?;
     state.store.cancel_maintenance(id, &user.actor()).await?;
     Ok(see_other(&format!(
         "/admin/maintenances/{id}?done=maintenance_cancelled"

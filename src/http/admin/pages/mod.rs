@@ -285,6 +285,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Flash {
     }
 }
 
+/// A path's id, or the 404 page saying there is no such `what` (the id cut to 60 characters).
+pub fn parse_id<T: std::str::FromStr>(what: &str, id: &str) -> Result<T, super::AdminError> {
+    id.parse().map_err(|_| {
+        super::AdminError::not_found(format!(
+            "there is no {what} `{}`",
+            id.chars().take(60).collect::<String>()
+        ))
+    })
+}
+
 /// Renders a template as an HTML response with `status`.
 pub fn html(status: StatusCode, template: &impl Template) -> Response {
     match template.render() {

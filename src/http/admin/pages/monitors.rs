@@ -15,6 +15,7 @@ use super::{html, when, Chrome, Flash};
 use crate::domain::{
     ComponentGroupId, ComponentId, ComponentStatus, ManagedBy, MonitorId, Timestamp,
 };
+use crate::http::admin::pages::parse_id;
 use crate::http::admin::session::{see_other, CsrfForm, CurrentUser};
 use crate::http::admin::AdminError;
 use crate::http::api_v1::monitors::{
@@ -478,12 +479,7 @@ pub async fn show(
     flash: Flash,
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
-    detail_page(&state, &user, flash, parse_id(&id)?, None, None).await
-}
-
-fn parse_id(id: &str) -> Result<MonitorId, AdminError> {
-    id.parse()
-        .map_err(|_| AdminError::not_found(format!("no monitor has the id `{id}`")))
+    detail_page(&state, &user, flash, parse_id("monitor", &id)?, None, None).await
 }
 
 // ---- the form ----------------------------------------------------------------------------
@@ -1174,7 +1170,7 @@ pub async fn edit_form(
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
-    let monitor = state.store.get_monitor(parse_id(&id)?).await?;
+    let monitor = state.store.get_monitor(parse_id("monitor", &id)?).await?;
     let key = (monitor.managed_by == ManagedBy::Config)
         .then(|| monitor.config_key.clone().unwrap_or_default());
     form_page(
@@ -1202,7 +1198,7 @@ pub async fn update(
     CsrfForm(user, pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
-    let current = state.store.get_monitor(parse_id(&id)?).await?;
+    let current = state.store.get_monitor(parse_id("monitor", &id)?).await?;
     let mut form = MonitorForm::from_pairs(&pairs);
     // The kind cannot change (as in the API); the form does not offer it.
     form.kind = current.check.kind().to_string();
@@ -1302,7 +1298,7 @@ async fn set_paused(
     paused: bool,
 ) -> Result<Response, AdminError> {
     user.require_responder()?;
-    let id = parse_id(&id)?;
+    let id = parse_id("monitor", &id)?;
     let patch = MonitorPatch {
         paused: Some(paused),
         ..MonitorPatch::default()
@@ -1333,7 +1329,7 @@ pub async fn delete_confirm(
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
-    let monitor = state.store.get_monitor(parse_id(&id)?).await?;
+    let monitor = state.store.get_monitor(parse_id("monitor", &id)?).await?;
     Ok(html(
         StatusCode::OK,
         &DeletePage {
@@ -1362,7 +1358,7 @@ pub async fn delete(
     user.require_admin()?;
     state
         .store
-        .delete_monitor(parse_id(&id)?, &user.actor())
+        .delete_monitor(parse_id("monitor", &id)?, &user.actor())
         .await?;
     Ok(see_other("/admin/monitors?done=monitor_deleted"))
 }
@@ -1442,7 +1438,7 @@ pub async fn test_stored(
     CsrfForm(user, _): CsrfForm<NoFields>,
 ) -> Result<Response, AdminError> {
     user.require_responder()?;
-    let id = parse_id(&id)?;
+    let id = parse_id("monitor", &id)?;
     let monitor = state.store.get_monitor(id).await?;
     let report = crate::monitor::scheduler::run_check(&monitor, state.clock.now()).await;
     detail_page(

@@ -5,6 +5,7 @@
 use super::{html, when, Chrome, Flash};
 use crate::account::{password, NewUser, Role, User, UserPatch};
 use crate::domain::ids::UserId;
+use crate::http::admin::pages::parse_id;
 use crate::http::admin::session::{see_other, CsrfForm, CurrentUser};
 use crate::http::admin::AdminError;
 use crate::http::AppState;
@@ -142,11 +143,6 @@ pub async fn create(
     .await
 }
 
-fn parse_id(id: &str) -> Result<UserId, AdminError> {
-    id.parse()
-        .map_err(|_| AdminError::not_found(format!("there is no user `{id}`")))
-}
-
 fn not_yourself(user: &CurrentUser, id: UserId, what: &str) -> Result<(), AdminError> {
     if user.user.id == id {
         return Err(AdminError::conflict(format!(
@@ -174,7 +170,7 @@ pub async fn set_role(
     CsrfForm(user, form): CsrfForm<RoleForm>,
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
-    let id = parse_id(&id)?;
+    let id = parse_id("user", &id)?;
     let role: Role = form.role.parse().map_err(AdminError::unprocessable)?;
     not_yourself(&user, id, "change the role of")?;
     let patch = UserPatch {
@@ -203,7 +199,7 @@ pub async fn set_disabled(
     CsrfForm(user, form): CsrfForm<DisableForm>,
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
-    let id = parse_id(&id)?;
+    let id = parse_id("user", &id)?;
     not_yourself(&user, id, "disable")?;
     let patch = UserPatch {
         disabled: Some(form.disabled == "true"),
@@ -227,7 +223,7 @@ pub async fn reset_password(
     CsrfForm(user, _): CsrfForm<Empty>,
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
-    let id = parse_id(&id)?;
+    let id = parse_id("user", &id)?;
     let secret = password::generate();
     let hash = password::hash(&secret)
         .await

@@ -10,6 +10,7 @@
 use super::notifications::{all, field, from_api, Pairs};
 use super::{html, when, Chrome, Flash};
 use crate::domain::{ComponentStatus, DependencyId, VendorId};
+use crate::http::admin::pages::parse_id;
 use crate::http::admin::session::{see_other, CsrfForm, CurrentUser};
 use crate::http::admin::AdminError;
 use crate::http::api_v1::vendors::{
@@ -913,15 +914,6 @@ pub async fn delete(
     Ok(see_other("/admin/vendors?done=vendor_deleted"))
 }
 
-fn parse_draft(id: &str) -> Result<uuid::Uuid, AdminError> {
-    id.parse().map_err(|_| {
-        AdminError::not_found(format!(
-            "there is no incident draft `{}`",
-            id.chars().take(60).collect::<String>()
-        ))
-    })
-}
-
 #[utoipa::path(post, path = "/admin/vendors/drafts/{id}/publish", tag = "admin", security(()),
     params(("id" = String, Path, description = "Draft id")),
     responses((status = 303, description = "Published: the incident is open and public"),
@@ -935,7 +927,7 @@ pub async fn publish_draft(
     user.require_responder()?;
     state
         .store
-        .publish_incident_draft(parse_draft(&id)?, &user.actor())
+        .publish_incident_draft(parse_id("incident draft", &id)?, &user.actor())
         .await?;
     Ok(see_other("/admin/vendors?done=draft_published"))
 }
@@ -953,7 +945,7 @@ pub async fn dismiss_draft(
     user.require_responder()?;
     state
         .store
-        .dismiss_incident_draft(parse_draft(&id)?, &user.actor())
+        .dismiss_incident_draft(parse_id("incident draft", &id)?, &user.actor())
         .await?;
     Ok(see_other("/admin/vendors?done=draft_dismissed"))
 }

@@ -8,7 +8,7 @@
 //! (`{"type": .., ..}`) and checked by the same `validate_channel`.
 
 use super::{field, from_api, lines, Pairs};
-use crate::domain::ChannelId;
+use crate::http::admin::pages::parse_id;
 use crate::http::admin::pages::{html, Chrome, Flash};
 use crate::http::admin::session::{see_other, CsrfForm, CurrentUser};
 use crate::http::admin::AdminError;
@@ -465,15 +465,6 @@ fn form_page(
     )
 }
 
-fn parse_id(id: &str) -> Result<ChannelId, AdminError> {
-    id.parse()
-        .map_err(|_| AdminError::not_found(format!("there is no channel `{}`", short(id))))
-}
-
-fn short(text: &str) -> String {
-    text.chars().take(60).collect()
-}
-
 #[derive(Deserialize)]
 pub struct NewQuery {
     #[serde(default)]
@@ -568,7 +559,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
-    let channel = state.store.get_channel(parse_id(&id)?).await?;
+    let channel = state.store.get_channel(parse_id("channel", &id)?).await?;
     Ok(form_page(
         &state,
         &user,
@@ -592,7 +583,7 @@ pub async fn update(
     CsrfForm(user, pairs): CsrfForm<Pairs>,
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
-    let id = parse_id(&id)?;
+    let id = parse_id("channel", &id)?;
     let stored = state.store.get_channel(id).await?;
     let kind = stored.target.kind();
     let new = match channel_from(kind, &pairs, Some(&stored.target)) {
@@ -646,7 +637,7 @@ pub async fn set_enabled(
     };
     state
         .store
-        .update_channel(parse_id(&id)?, patch, &user.actor())
+        .update_channel(parse_id("channel", &id)?, patch, &user.actor())
         .await?;
     Ok(see_other(if enabled {
         "/admin/notifications?done=channel_enabled"
@@ -671,7 +662,7 @@ pub async fn delete(
     user.require_admin()?;
     state
         .store
-        .delete_channel(parse_id(&id)?, &user.actor())
+        .delete_channel(parse_id("channel", &id)?, &user.actor())
         .await?;
     Ok(see_other("/admin/notifications?done=channel_deleted"))
 }
@@ -688,7 +679,7 @@ pub async fn test(
     CsrfForm(user, _): CsrfForm<Empty>,
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
-    let channel = state.store.get_channel(parse_id(&id)?).await?;
+    let channel = state.store.get_channel(parse_id("channel", &id)?).await?;
     let Some(notifications) = &state.notifications else {
         return Err(AdminError::new(
             StatusCode::SERVICE_UNAVAILABLE,

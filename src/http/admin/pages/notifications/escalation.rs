@@ -4,7 +4,8 @@
 //! (`validate_policy`, the store's checks that the subjects exist and are covered once).
 
 use super::{all, field, from_api, lines, Pairs};
-use crate::domain::{ComponentId, EscalationId, EscalationPolicyId, MonitorId, VendorId};
+use crate::domain::{ComponentId, EscalationId, MonitorId, VendorId};
+use crate::http::admin::pages::parse_id;
 use crate::http::admin::pages::{html, when, Chrome, Flash};
 use crate::http::admin::session::{see_other, CsrfForm, CurrentUser};
 use crate::http::admin::AdminError;
@@ -431,15 +432,6 @@ pub async fn create_policy(
     .await
 }
 
-fn parse_policy(id: &str) -> Result<EscalationPolicyId, AdminError> {
-    id.parse().map_err(|_| {
-        AdminError::not_found(format!(
-            "there is no escalation policy `{}`",
-            id.chars().take(60).collect::<String>()
-        ))
-    })
-}
-
 #[utoipa::path(get, path = "/admin/notifications/escalation/policies/{id}", tag = "admin", security(()),
     params(("id" = String, Path, description = "The policy's id")),
     responses((status = 200, description = "The policy's form", content_type = "text/html"),
@@ -452,7 +444,10 @@ pub async fn policy(
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
-    let policy = state.store.get_policy(parse_policy(&id)?).await?;
+    let policy = state
+        .store
+        .get_policy(parse_id("escalation policy", &id)?)
+        .await?;
     let channels = state.store.list_channels().await?;
     Ok(html(
         StatusCode::OK,
@@ -482,7 +477,7 @@ pub async fn update_policy(
     CsrfForm(user, pairs): CsrfForm<Pairs>,
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
-    let id = parse_policy(&id)?;
+    let id = parse_id("escalation policy", &id)?;
     state.store.get_policy(id).await?;
     let result = match policy_from(&state, &pairs).await {
         Ok(new) => {
@@ -532,7 +527,7 @@ pub async fn delete_policy(
     user.require_admin()?;
     state
         .store
-        .delete_policy(parse_policy(&id)?, &user.actor())
+        .delete_policy(parse_id("escalation policy", &id)?, &user.actor())
         .await?;
     Ok(see_other(
         "/admin/notifications/escalation?done=policy_deleted",

@@ -3,7 +3,7 @@
 //! for admins; nothing here logs one.
 
 use super::{field, Pairs};
-use crate::domain::SubscriberId;
+use crate::http::admin::pages::parse_id;
 use crate::http::admin::pages::{html, when, Chrome, Flash};
 use crate::http::admin::session::{see_other, CsrfForm, CurrentUser};
 use crate::http::admin::AdminError;
@@ -121,15 +121,6 @@ pub async fn subscribers(
     ))
 }
 
-fn parse_subscriber(id: &str) -> Result<SubscriberId, AdminError> {
-    id.parse().map_err(|_| {
-        AdminError::not_found(format!(
-            "there is no subscriber `{}`",
-            id.chars().take(60).collect::<String>()
-        ))
-    })
-}
-
 #[derive(Deserialize)]
 pub struct Empty {}
 
@@ -146,7 +137,7 @@ pub async fn confirm_subscriber(
     user.require_admin()?;
     state
         .store
-        .confirm_subscriber(parse_subscriber(&id)?, &user.actor())
+        .confirm_subscriber(parse_id("subscriber", &id)?, &user.actor())
         .await?;
     Ok(see_other(
         "/admin/notifications/subscribers?done=subscriber_confirmed",
@@ -166,7 +157,7 @@ pub async fn delete_subscriber(
     user.require_admin()?;
     state
         .store
-        .delete_subscriber(parse_subscriber(&id)?, &user.actor())
+        .delete_subscriber(parse_id("subscriber", &id)?, &user.actor())
         .await?;
     Ok(see_other(
         "/admin/notifications/subscribers?done=subscriber_deleted",
