@@ -117,7 +117,14 @@ impl Setup {
     }
 
     fn assert_no_token(&self, out: &Output) {
-        let secret = self.token.rsplit('_').next().expect("secret part");
+        // `pharos_<id>_<secret>`; the secret is base64url and may itself contain `_`.
+        let secret = self
+            .token
+            .strip_prefix("pharos_")
+            .and_then(|rest| rest.split_once('_'))
+            .map(|(_, secret)| secret)
+            .expect("a token shaped pharos_<id>_<secret>");
+        assert!(secret.len() >= 40, "the whole secret: {secret}");
         for text in [&out.stdout, &out.stderr] {
             assert!(
                 !text.contains(&self.token) && !text.contains(secret),
