@@ -230,7 +230,7 @@ impl App {
         } else {
             (None, None)
         };
-        let state = AppState {
+        let state = AppState::new(http::Shared {
             store: store.clone(),
             clock,
             auth_limiter: Arc::new(FailureLimiter::new(config.auth_failures_per_minute)),
@@ -249,7 +249,7 @@ impl App {
                 &config.admin,
                 &config.page.url,
             )),
-        };
+        });
         Ok(App {
             config,
             store,

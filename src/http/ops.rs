@@ -4,11 +4,12 @@
 use super::error::ApiError;
 use super::{status_json, AppState};
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use std::sync::OnceLock;
+use std::collections::HashSet;
+use std::sync::{LazyLock, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 static RECORDER: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -159,20 +160,61 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 /// Counts and times every request by its route template (never the raw path, whose ids would
-/// make the label set unbounded).
+/// make the label set unbounded), its method (standard ones by name, any other as `other`,
+/// for the same reason) and its status. The labels are `&'static str`, so a request allocates
+/// nothing for its metrics: route templates are interned once (they are finitely many).
 pub async fn track_requests(req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
-    let method = req.method().as_str().to_string();
+        .map_or("unmatched", |p| intern_route(p.as_str()));
+    let method = method_label(req.method());
     let started = Instant::now();
     let response = next.run(req).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("pharos_http_requests_total", "route" => route.clone(), "method" => method, "status" => status)
+    let status = status_label(response.status());
+    metrics::counter!("pharos_http_requests_total", "route" => route, "method" => method, "status" => status)
         .increment(1);
     metrics::histogram!("pharos_http_request_duration_seconds", "route" => route)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// The one `&'static str` of a route template.
+fn intern_route(route: &str) -> &'static str {
+    static ROUTES: LazyLock<RwLock<HashSet<&'static str>>> = LazyLock::new(RwLock::default);
+    if let Some(known) = ROUTES.read().expect("route names").get(route) {
+        return known;
+    }
+    let mut routes = ROUTES.write().expect("route names");
+    match routes.get(route) {
+        Some(known) => known,
+        None => {
+            // Route templates are the router's, a few hundred at most: leaking each once is
+            // bounded.
+            let leaked: &'static str = Box::leak(route.to_owned().into_boxed_str());
+            routes.insert(leaked);
+            leaked
+        }
+    }
+}
+
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// A status code as text, from a table made once.
+fn status_label(status: StatusCode) -> &'static str {
+    static CODES: LazyLock<Vec<String>> =
+        LazyLock::new(|| (100..1000u16).map(|c| c.to_string()).collect());
+    // StatusCode is always 100 to 999.
+    &CODES[usize::from(status.as_u16().clamp(100, 999) - 100)]
 }

@@ -22,7 +22,8 @@ fn is_admin(path: &str) -> bool {
 
 /// The middleware: adds the headers after the handler answered.
 pub async fn security_headers(req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_string();
+    let path = req.uri().path();
+    let (admin, embed) = (is_admin(path), path == "/embed");
     let mut response = next.run(req).await;
     let html = response
         .headers()
@@ -30,11 +31,11 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     let h = response.headers_mut();
-    if is_admin(&path) {
+    if admin {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if html {
-        if path == "/embed" {
+        if embed {
             h.insert(
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static(CSP_EMBED),
