@@ -108,6 +108,12 @@ struct Args {
     /// `[notifications.smtp] pool_size` (default: Pharos's own default).
     #[arg(long, value_name = "N")]
     smtp_pool: Option<u32>,
+    /// `[notifications] subscriber_emails_per_second` (default: Pharos's own; 0: no limit).
+    #[arg(long, value_name = "PER_SECOND")]
+    email_rate: Option<u32>,
+    /// `[notifications] subscriber_webhooks_per_second` (default: Pharos's own; 0: no limit).
+    #[arg(long, value_name = "PER_SECOND")]
+    webhook_rate: Option<u32>,
     /// The subscribers' creation order, which is the order each lane of the outbox (email,
     /// webhook) is claimed in.
     #[arg(long, value_enum, default_value_t = Order::Interleaved)]
@@ -118,6 +124,10 @@ struct Args {
     /// message's terminating dot.
     #[arg(long)]
     sink_quickack: bool,
+    /// Niceness of the receivers' threads (they stand in for other machines; 0 to compete
+    /// with Pharos as equals).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    receivers_nice: i32,
     /// RUST_LOG for `pharos serve` (e.g. `pharos=debug`); its log is kept with --keep.
     #[arg(long, value_name = "FILTER", default_value = "info")]
     log: String,
@@ -730,6 +740,8 @@ fn start_probe(
     phase: Arc<AtomicU8>,
 ) -> std::thread::JoinHandle<Vec<Sample>> {
     std::thread::spawn(move || {
+        // Normal priority, whatever the thread that started it had.
+        set_thread_nice(0);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -868,6 +880,16 @@ fn pharos_command(bin: &Path, db_url: &str, log: &str) -> Command {
         .env("RUST_LOG", log)
         .stdin(Stdio::null())
         .kill_on_drop(true);
+    // Pharos runs at normal priority even when started from a receiver's lowered thread (a
+    // child inherits its parent thread's niceness).
+    // SAFETY: the closure runs in the child between fork and exec and only calls
+    // setpriority, which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setpriority(libc::PRIO_PROCESS, 0, 0);
+            Ok(())
+        });
+    }
     cmd
 }
 
@@ -1032,9 +1054,39 @@ fn time_to(arrivals: &[f64], expected: usize, share: f64, t0: f64) -> Option<f64
     sorted.get(need - 1).map(|a| a - t0)
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let nice = args.receivers_nice;
+    // The receivers (SMTP sink, webhook receiver) stand in for other machines: they run on
+    // this runtime's workers at a lowered priority, so that their CPU on the shared machine
+    // competes with Pharos's page as little as a remote receiver's would. The public-page
+    // probe runs on a thread of its own at normal priority.
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .on_thread_start(move || set_thread_nice(nice))
+        .build()
+        .context("the bench's runtime")?
+        .block_on(run(args))
+}
+
+/// Sets the calling thread's niceness (Linux: per thread); a failure is only reported.
+fn set_thread_nice(nice: i32) {
+    // SAFETY: gettid has no preconditions; setpriority only reads its arguments and, on Linux,
+    // with PRIO_PROCESS and a thread id applies to that thread alone.
+    let done = unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, nice)
+    };
+    if done != 0 {
+        eprintln!(
+            "bench-notify: cannot set a thread's niceness to {nice}: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
     let origin = Instant::now();
     let hz = clock_ticks();
     let emails = args
@@ -1176,11 +1228,18 @@ async fn run(
         .smtp_pool
         .map(|n| format!("pool_size = {n}\n"))
         .unwrap_or_default();
+    let mut rates = String::new();
+    if let Some(n) = args.email_rate {
+        rates.push_str(&format!("subscriber_emails_per_second = {n}\n"));
+    }
+    if let Some(n) = args.webhook_rate {
+        rates.push_str(&format!("subscriber_webhooks_per_second = {n}\n"));
+    }
     std::fs::write(
         &config,
         format!(
             "[page]\nname = \"Bench\"\nurl = \"https://status.bench.test\"\n\n\
-             [notifications]\nallow_private_targets = true\n\n\
+             [notifications]\nallow_private_targets = true\n{rates}\n\
              [notifications.smtp]\nhost = \"127.0.0.1\"\nport = {smtp_port}\nsecurity = \"none\"\n\
              from = \"Status <status@bench.test>\"\n{pool}"
         ),
@@ -1448,12 +1507,18 @@ async fn run(
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
     );
     println!(
-        "- pharos: {pharos_version} (commit {commit}), release build, {backend}{}, default `[notifications]` settings, SMTP pool_size {}",
+        "- pharos: {pharos_version} (commit {commit}), release build, {backend}{}, `[notifications]` subscriber_emails_per_second {}, subscriber_webhooks_per_second {}, SMTP pool_size {}",
         if postgres {
             format!(" {pg_version} on 127.0.0.1 (scripts/with-postgres: a throwaway cluster, fsync off)")
         } else {
             " (WAL, a file in a temporary folder)".to_string()
         },
+        args.email_rate
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "default".into()),
+        args.webhook_rate
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "default".into()),
         args.smtp_pool
             .map(|n| n.to_string())
             .unwrap_or_else(|| "default".into())
@@ -1467,7 +1532,8 @@ async fn run(
         seed_time.as_secs_f64()
     );
     println!(
-        "- receivers in the bench process on 127.0.0.1: an SMTP sink (no TLS, no AUTH; counts messages per recipient and Message-ID{}) and an axum webhook receiver (answers 200, checks each signature)",
+        "- receivers in the bench process on 127.0.0.1, its threads at nice {} (they stand in for other machines): an SMTP sink (no TLS, no AUTH; counts messages per recipient and Message-ID{}) and an axum webhook receiver (answers 200, checks each signature)",
+        args.receivers_nice,
         if args.sink_quickack {
             "; **--sink-quickack: it acknowledges every segment at once, a diagnosis of what a client with TCP_NODELAY would see, not the deployed behaviour**"
         } else {

@@ -33,6 +33,11 @@ pub struct NotifySettings {
     pub lease: Duration,
     /// Whether anonymous subscribers may point webhooks at private addresses.
     pub allow_private_targets: bool,
+    /// Sends a second to subscribers by email, at most (0: no limit). Keeps a large fan-out
+    /// within what the relay accepts and leaves the CPU to the page's readers meanwhile.
+    pub subscriber_emails_per_second: u32,
+    /// Sends a second to subscribers' webhooks, at most (0: no limit).
+    pub subscriber_webhooks_per_second: u32,
     pub smtp: Option<SmtpSettings>,
     pub alarm: AlarmSettings,
 }
@@ -47,6 +52,8 @@ impl Default for NotifySettings {
             retry_max: Duration::from_secs(3600),
             lease: Duration::from_secs(60),
             allow_private_targets: false,
+            subscriber_emails_per_second: 1500,
+            subscriber_webhooks_per_second: 1000,
             smtp: None,
             alarm: AlarmSettings::default(),
         }
@@ -148,6 +155,8 @@ pub(super) struct NotificationsSection {
     retry_max_seconds: Option<i64>,
     lease_seconds: Option<i64>,
     allow_private_targets: Option<bool>,
+    subscriber_emails_per_second: Option<i64>,
+    subscriber_webhooks_per_second: Option<i64>,
     smtp: Option<SmtpSection>,
     #[serde(default)]
     alarm: AlarmSection,
@@ -295,6 +304,22 @@ pub(super) fn settings(
         ));
     }
     let allow_private_targets = section.allow_private_targets.unwrap_or(false);
+    let subscriber_emails_per_second = int_setting(
+        problems,
+        "notifications.subscriber_emails_per_second",
+        None,
+        section.subscriber_emails_per_second,
+        defaults.subscriber_emails_per_second,
+        0..=1_000_000,
+    );
+    let subscriber_webhooks_per_second = int_setting(
+        problems,
+        "notifications.subscriber_webhooks_per_second",
+        None,
+        section.subscriber_webhooks_per_second,
+        defaults.subscriber_webhooks_per_second,
+        0..=1_000_000,
+    );
     let smtp = section
         .smtp
         .map(|s| smtp_settings(problems, s, env("PHAROS_SMTP_PASSWORD")));
@@ -307,6 +332,8 @@ pub(super) fn settings(
         retry_max: secs(retry_max),
         lease: secs(lease),
         allow_private_targets,
+        subscriber_emails_per_second,
+        subscriber_webhooks_per_second,
         smtp,
         alarm,
     }

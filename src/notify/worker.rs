@@ -632,7 +632,34 @@ impl Tally {
     }
 }
 
-/// A token bucket: `per_minute` sends a minute, bursts up to a sixth of that.
+/// How fast a group may send: a steady rate and the burst allowed above it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Rate {
+    per_second: f64,
+    burst: f64,
+}
+
+impl Rate {
+    /// An operator's channel limit: `per_minute` sends a minute, bursts up to a sixth of that
+    /// (chat services count per minute and tolerate short bursts).
+    fn per_minute(per_minute: u32) -> Rate {
+        Rate {
+            per_second: f64::from(per_minute.max(1)) / 60.0,
+            burst: (f64::from(per_minute) / 6.0).max(1.0),
+        }
+    }
+
+    /// A fan-out limit: `per_second` sends a second, bursts of a twentieth of a second's worth,
+    /// so the sends are spread evenly; `None` for 0, no limit.
+    fn per_second(per_second: u32) -> Option<Rate> {
+        (per_second > 0).then(|| Rate {
+            per_second: f64::from(per_second),
+            burst: (f64::from(per_second) / 20.0).max(1.0),
+        })
+    }
+}
+
+/// A token bucket over a [`Rate`].
 struct Bucket {
     per_second: f64,
     burst: f64,
@@ -641,13 +668,11 @@ struct Bucket {
 }
 
 impl Bucket {
-    fn new(per_minute: u32) -> Bucket {
-        let per_second = f64::from(per_minute.max(1)) / 60.0;
-        let burst = (f64::from(per_minute) / 6.0).max(1.0);
+    fn new(rate: Rate) -> Bucket {
         Bucket {
-            per_second,
-            burst,
-            tokens: burst,
+            per_second: rate.per_second,
+            burst: rate.burst,
+            tokens: rate.burst,
             at: Instant::now(),
         }
     }
@@ -882,7 +907,7 @@ impl Worker {
                     (
                         channel.concurrency as usize,
                         channel.concurrency.max(1) as usize * (QUEUE_PER_SLOT + 1),
-                        Some(channel.rate_per_minute),
+                        Some(Rate::per_minute(channel.rate_per_minute)),
                         Some((channel.id, channel.name.clone())),
                     ),
                     None,
@@ -923,15 +948,26 @@ impl Worker {
                 {
                     reach = Reach::PublicOnly;
                 }
-                let concurrency = match s.kind {
-                    SubscriberKind::Email => SUBSCRIBER_EMAIL_CONCURRENCY,
-                    SubscriberKind::Webhook => SUBSCRIBER_WEBHOOK_CONCURRENCY,
+                let (concurrency, per_second) = match s.kind {
+                    SubscriberKind::Email => (
+                        SUBSCRIBER_EMAIL_CONCURRENCY,
+                        self.settings.subscriber_emails_per_second,
+                    ),
+                    SubscriberKind::Webhook => (
+                        SUBSCRIBER_WEBHOOK_CONCURRENCY,
+                        self.settings.subscriber_webhooks_per_second,
+                    ),
                 };
                 (
                     target,
                     format!("subscribers:{}", s.kind.as_str()),
                     // The lane's budget bounds its one group: nothing to defer.
-                    (concurrency, budget(self.lane), None, None),
+                    (
+                        concurrency,
+                        budget(self.lane),
+                        Rate::per_second(per_second),
+                        None,
+                    ),
                     Some(self.links.url(LinkPurpose::Unsubscribe, &s.id.to_string())),
                 )
             }
@@ -1341,7 +1377,7 @@ mod tests {
 
     #[test]
     fn the_bucket_spaces_sends_after_its_burst() {
-        let mut bucket = Bucket::new(60);
+        let mut bucket = Bucket::new(Rate::per_minute(60));
         // Burst of 10 (a sixth of the minute's 60), then one a second.
         for _ in 0..10 {
             assert_eq!(bucket.take(), Duration::ZERO);
@@ -1351,5 +1387,22 @@ mod tests {
             wait > Duration::from_millis(900) && wait <= Duration::from_secs(1),
             "{wait:?}"
         );
+    }
+
+    #[test]
+    fn a_fan_out_rate_spreads_sends_evenly() {
+        assert_eq!(Rate::per_second(0), None, "0 means no limit");
+        let mut bucket = Bucket::new(Rate::per_second(1000).expect("a limit"));
+        // A burst of 50 (a twentieth of a second), then one a millisecond.
+        for _ in 0..50 {
+            assert_eq!(bucket.take(), Duration::ZERO);
+        }
+        let waits: Vec<Duration> = (0..3).map(|_| bucket.take()).collect();
+        assert!(
+            waits[0] > Duration::ZERO && waits[0] <= Duration::from_millis(1),
+            "{waits:?}"
+        );
+        assert!(waits[2] > waits[1] && waits[1] > waits[0], "{waits:?}");
+        assert!(waits[2] <= Duration::from_millis(3), "{waits:?}");
     }
 }
