@@ -1067,7 +1067,7 @@ fn main() -> anyhow::Result<()> {
         .on_thread_start(move || set_thread_nice(nice))
         .build()
         .context("the bench's runtime")?
-        .block_on(run(args))
+        .block_on(bench(args))
 }
 
 /// Sets the calling thread's niceness (Linux: per thread); a failure is only reported.
@@ -1086,7 +1086,7 @@ fn set_thread_nice(nice: i32) {
     }
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
+async fn bench(args: Args) -> anyhow::Result<()> {
     let origin = Instant::now();
     let hz = clock_ticks();
     let emails = args
