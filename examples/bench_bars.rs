@@ -102,6 +102,7 @@ fn page() -> PageInfo {
         logo_url: None,
         accent_color: None,
         footer_links: Vec::new(),
+        footer_text: None,
         vendors_public: false,
     }
 }

@@ -156,15 +156,19 @@ impl App {
         );
         let openapi = serde_json::to_value(http::openapi_document()).context("openapi document")?;
 
-        // Until the first build, serve the last snapshot written to disk.
-        let page = PageInfo::from_settings(&config.page);
+        // Until the first build, serve the last snapshot written to disk. Its page keeps what
+        // the web UI had stored (so a restart with the database away still shows it), under
+        // the fields the configuration sets now.
+        let page_settings = Arc::new(config.page.clone());
         let snapshot_file = config.data_dir.join("snapshot.json");
         let initial = projector::load(&snapshot_file)
             .map(|mut s| {
-                s.page = page.clone();
+                s.page = PageInfo::from_settings(&page_settings.merged(&s.page.as_stored()));
                 s
             })
-            .unwrap_or_else(|| PublicState::empty(page.clone(), clock.now()));
+            .unwrap_or_else(|| {
+                PublicState::empty(PageInfo::from_settings(&page_settings), clock.now())
+            });
         let cell = Arc::new(SnapshotCell::from_pointee(Snapshot::new(
             Arc::new(initial),
             None,
@@ -173,7 +177,7 @@ impl App {
         let projector = Projector {
             store: store.clone(),
             clock: clock.clone(),
-            page,
+            page: page_settings.clone(),
             cell: cell.clone(),
             file: Some(snapshot_file),
             warm: Arc::new(http::public::warm),
@@ -212,8 +216,10 @@ impl App {
         let scheduler = scheduler.with_limits(config.check_limits);
         let (poller, vendors) = Poller::new(store.clone(), clock.clone(), &config.vendors);
         let (notifier, notifications) = if config.notifications.enabled {
+            // The page's name as shown now: the configuration's or the stored one (the first
+            // build has run, or the snapshot on disk was read). Notifications take it at start.
             let page = PageContext {
-                name: config.page.name.clone(),
+                name: cell.load().state.page.name.clone(),
                 url: config.page.url.trim_end_matches('/').to_string(),
             };
             // SQLite is one process; PostgreSQL may be shared by several.
@@ -234,7 +240,7 @@ impl App {
             store: store.clone(),
             clock,
             auth_limiter: Arc::new(FailureLimiter::new(config.auth_failures_per_minute)),
-            page: Arc::new(config.page.clone()),
+            page: page_settings,
             openapi: Arc::new(openapi),
             snapshot: cell,
             db_ready: ready,

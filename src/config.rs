@@ -7,15 +7,18 @@
 //! must not silently fall back to a default.
 //!
 //! `[[monitors]]` entries are read and validated in [`monitors`], `[[vendors.follow]]` in
-//! [`vendors`], `[notifications]` in [`notify`] and `[admin]` in [`admin`].
+//! [`vendors`], `[notifications]` in [`notify`] and `[admin]` in [`admin`]. The rules of the
+//! `[page]` fields the web UI may also store (validation, precedence, merging) are in [`page`].
 
 mod admin;
 mod monitors;
 mod notify;
+pub mod page;
 mod vendors;
 
 pub use admin::{AdminSettings, SecureCookies};
 pub use notify::{AlarmSettings, NotifySettings, SmtpSecurity, SmtpSettings};
+pub use page::PageField;
 
 use crate::store::{DeclaredComponent, DeclaredGroup, DeclaredMonitor};
 use serde::{Deserialize, Serialize};
@@ -97,8 +100,13 @@ pub struct PageSettings {
     pub accent_color: Option<String>,
     /// Links shown in every page's footer, in the order given.
     pub footer_links: Vec<FooterLink>,
+    /// A short Markdown text shown in every page's footer (sanitised when rendered).
+    pub footer_text: Option<String>,
     /// `[vendors] public`, which the pages' navigation needs to know.
     pub vendors_public: bool,
+    /// The fields the configuration (file or environment) sets: they stay authoritative over
+    /// what the web UI stores (see [`page`]).
+    pub configured: BTreeSet<PageField>,
 }
 
 /// One link of the page's footer. Validated: the label is 1 to [`FOOTER_LABEL_MAX`] characters
@@ -201,8 +209,10 @@ struct PageSection {
     time_zone: Option<String>,
     logo_url: Option<String>,
     accent_color: Option<String>,
-    #[serde(default)]
-    footer_links: Vec<FooterLinkDecl>,
+    /// Absent (not an empty list) when the file declares no `[[page.footer_links]]`, so that
+    /// the web UI may manage them.
+    footer_links: Option<Vec<FooterLinkDecl>>,
+    footer_text: Option<String>,
     /// Keys that are not settings: reported as problems with all the others (see `unknown_keys`).
     #[serde(flatten)]
     unknown: UnknownKeys,
@@ -294,6 +304,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("PHAROS_PAGE_TIME_ZONE", "page.time_zone"),
     ("PHAROS_PAGE_LOGO_URL", "page.logo_url"),
     ("PHAROS_PAGE_ACCENT_COLOR", "page.accent_color"),
+    ("PHAROS_PAGE_FOOTER_TEXT", "page.footer_text"),
     (
         "PHAROS_HTTP_AUTH_FAILURES_PER_MINUTE",
         "http.auth_failures_per_minute",
@@ -376,7 +387,7 @@ fn unknown_keys(file: &FileConfig) -> Vec<String> {
     for (i, v) in file.vendors.follow.iter().enumerate() {
         keys.extend(v.unknown.keys().map(|k| format!("vendors.follow[{i}].{k}")));
     }
-    for (i, link) in file.page.footer_links.iter().enumerate() {
+    for (i, link) in file.page.footer_links.iter().flatten().enumerate() {
         keys.extend(
             link.unknown
                 .keys()
@@ -553,11 +564,18 @@ fn resolve(
 
     let admin = admin::settings(&mut problems, std::mem::take(&mut file.admin), env);
 
-    let page_name = env("PHAROS_PAGE_NAME")
-        .or(file.page.name)
-        .unwrap_or_else(|| "Status".into());
-    if page_name.trim().is_empty() || page_name.chars().count() > 100 {
-        problems.push("page.name: must be 1 to 100 characters".into());
+    // Each `[page]` field set here is recorded in `configured`: the web UI may not change it.
+    let mut configured = BTreeSet::new();
+    let mut set = |field: PageField, value: Option<String>| {
+        if value.is_some() {
+            configured.insert(field);
+        }
+        value
+    };
+    let page_name = set(PageField::Name, env("PHAROS_PAGE_NAME").or(file.page.name))
+        .unwrap_or_else(|| page::DEFAULT_NAME.into());
+    if let Err(problem) = page::check_name(&page_name) {
+        problems.push(format!("page.name: {problem}"));
     }
     let page_url = env("PHAROS_PAGE_URL")
         .or(file.page.url)
@@ -567,15 +585,20 @@ fn resolve(
             "page.url: `{page_url}` is not an http(s) URL; expected the page's public address such as https://status.example.com"
         ));
     }
-    let time_zone = env("PHAROS_PAGE_TIME_ZONE")
-        .or(file.page.time_zone)
-        .unwrap_or_else(|| "UTC".into());
+    let time_zone = set(
+        PageField::TimeZone,
+        env("PHAROS_PAGE_TIME_ZONE").or(file.page.time_zone),
+    )
+    .unwrap_or_else(|| page::DEFAULT_TIME_ZONE.into());
     if time_zone.parse::<chrono_tz::Tz>().is_err() {
         problems.push(format!(
             "page.time_zone: `{time_zone}` is not an IANA time zone; expected a name such as UTC, Europe/Berlin or America/Los_Angeles (case matters)"
         ));
     }
-    let logo_url = env("PHAROS_PAGE_LOGO_URL").or(file.page.logo_url);
+    let logo_url = set(
+        PageField::LogoUrl,
+        env("PHAROS_PAGE_LOGO_URL").or(file.page.logo_url),
+    );
     if let Some(logo) = &logo_url {
         if !is_link_url(logo) {
             problems.push(format!(
@@ -583,9 +606,11 @@ fn resolve(
             ));
         }
     }
-    let accent_color = env("PHAROS_PAGE_ACCENT_COLOR")
-        .or(file.page.accent_color)
-        .map(|c| c.to_ascii_lowercase());
+    let accent_color = set(
+        PageField::AccentColor,
+        env("PHAROS_PAGE_ACCENT_COLOR").or(file.page.accent_color),
+    )
+    .map(|c| c.to_ascii_lowercase());
     if let Some(colour) = &accent_color {
         if !is_hex_colour(colour) {
             problems.push(format!(
@@ -593,7 +618,22 @@ fn resolve(
             ));
         }
     }
-    let footer_links = footer_links(&mut problems, file.page.footer_links);
+    let footer_text = set(
+        PageField::FooterText,
+        env("PHAROS_PAGE_FOOTER_TEXT").or(file.page.footer_text),
+    );
+    let footer_text = match footer_text.as_deref().map(page::check_footer_text) {
+        Some(Err(problem)) => {
+            problems.push(format!("page.footer_text: {problem}"));
+            None
+        }
+        Some(Ok(text)) => Some(text).filter(|t| !t.is_empty()),
+        None => None,
+    };
+    if file.page.footer_links.is_some() {
+        configured.insert(PageField::FooterLinks);
+    }
+    let footer_links = footer_links(&mut problems, file.page.footer_links.unwrap_or_default());
 
     let (groups, components) = declared(&mut problems, file.component_groups, file.components);
     let component_keys = components.iter().map(|c| c.key.as_str()).collect();
@@ -616,7 +656,9 @@ fn resolve(
             logo_url,
             accent_color,
             footer_links,
+            footer_text,
             vendors_public: vendors.public,
+            configured,
         },
         auth_failures_per_minute,
         raw_retention_days,
@@ -850,6 +892,37 @@ mod tests {
     fn from_text(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let file = parse_file(text, Path::new("test.toml"))?;
         resolve(file, &Overrides::default(), env)
+    }
+
+    #[test]
+    fn page_fields_set_by_the_file_or_environment_are_marked_configured() {
+        let page = from_text("", &no_env).unwrap().page;
+        assert!(page.configured.is_empty(), "nothing set: all editable");
+        assert_eq!(page.name, "Status");
+
+        let text = "[page]\nname = \"Acme\"\nfooter_text = \"Run by _Acme_\"\n[[page.footer_links]]\nlabel = \"Home\"\nurl = \"/\"\n";
+        let env = |k: &str| (k == "PHAROS_PAGE_TIME_ZONE").then(|| "Europe/Berlin".to_string());
+        let page = from_text(text, &env).unwrap().page;
+        let configured: Vec<_> = page.configured.iter().copied().collect();
+        assert_eq!(
+            configured,
+            [
+                PageField::Name,
+                PageField::TimeZone,
+                PageField::FooterLinks,
+                PageField::FooterText
+            ]
+        );
+        assert_eq!(page.footer_text.as_deref(), Some("Run by _Acme_"));
+
+        let long = "x".repeat(1001);
+        let err = from_text(&format!("[page]\nfooter_text = \"{long}\"\n"), &no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("page.footer_text: is 1001 characters long"),
+            "{err}"
+        );
     }
 
     #[test]

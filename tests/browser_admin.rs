@@ -7,9 +7,10 @@
 //! .../admin/setup?token=...`) and run the script with a deadline. The script owns every
 //! browser check: the first admin's set-up, signing out and in, opening an incident on both
 //! components, two updates posted with the status tiles at 360 px, resolving, a postmortem
-//! written and published, each change seen on the public page, no console errors or CSP
-//! violations, a label on every form control, and `/admin` sending a signed-out browser to
-//! the sign-in form. Screenshots go to `target/browser-artifacts-admin/`.
+//! written and published, each change seen on the public page, the operator's screens at
+//! 360 px (no horizontal scrolling, one h1 and one main landmark each), no console errors or
+//! CSP violations, a label on every form control, and `/admin` sending a signed-out browser
+//! to the sign-in form. Screenshots go to `target/browser-artifacts-admin/`.
 //!
 //! Like `tests/browser.rs`, it skips locally without Chromium and the Node packages and fails
 //! under CI (`CI=true`); `scripts/install-browser-deps` installs them.
@@ -42,6 +43,18 @@ group = "core"
 key = "web"
 name = "Website"
 group = "core"
+
+# Paused: its page shows, and it probes nothing.
+[[monitors]]
+key = "payments"
+name = "Payments gateway"
+components = ["api"]
+tags = ["prod", "payments"]
+paused = true
+[monitors.check]
+kind = "tcp"
+host = "127.0.0.1"
+port = 9
 "#;
 
 /// The path and query of the set-up link the server logged, waiting for it with a deadline.

@@ -84,7 +84,9 @@ async fn migrations_are_idempotent(backend: Backend) {
         return;
     };
     let versions: Vec<i64> = MIGRATIONS.iter().map(|m| m.version).collect();
-    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8]);
+    // Versions only grow; several changes in flight may land theirs in any order of numbers.
+    assert_eq!(versions[..8], [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
     assert_eq!(
         fx.store.applied_migrations().await.expect("applied"),
         versions
@@ -144,7 +146,7 @@ async fn concurrent_opens_migrate_once(backend: Backend) {
     for store in &stores {
         assert_eq!(
             store.applied_migrations().await.expect("applied"),
-            [1, 2, 3, 4, 5, 6, 7, 8]
+            MIGRATIONS.iter().map(|m| m.version).collect::<Vec<_>>()
         );
     }
     assert_eq!(

@@ -102,6 +102,10 @@ pub struct User {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub password_changed_at: Timestamp,
+    /// The password was set by someone else (an admin's reset): the user must choose a new
+    /// one before reaching any other admin page. Absent from events written before it existed.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 impl User {
@@ -224,6 +228,65 @@ pub fn truncate_user_agent(agent: &str) -> String {
         .collect()
 }
 
+/// A user agent in a few words for the list of sessions: "Firefox on Linux", "Safari on
+/// iOS", "curl". The browser is found by the tokens browsers really send, most specific first
+/// (Edge and Opera also say "Chrome", Chrome also says "Safari"); an agent none of them match
+/// is shown as its first 40 characters, so nothing the client sent is lost entirely.
+pub fn describe_user_agent(agent: &str) -> String {
+    let agent = agent.trim();
+    if agent.is_empty() {
+        return "unknown client".into();
+    }
+    const BROWSERS: &[(&str, &str)] = &[
+        ("Edg/", "Edge"),
+        ("EdgA/", "Edge"),
+        ("OPR/", "Opera"),
+        ("SamsungBrowser/", "Samsung Internet"),
+        ("Firefox/", "Firefox"),
+        ("FxiOS/", "Firefox"),
+        ("CriOS/", "Chrome"),
+        ("Chromium/", "Chromium"),
+        ("HeadlessChrome/", "Headless Chrome"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+        ("Wget/", "Wget"),
+        ("python-requests/", "Python requests"),
+        ("reqwest/", "reqwest"),
+    ];
+    const SYSTEMS: &[(&str, &str)] = &[
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Android", "Android"),
+        ("CrOS", "ChromeOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("Macintosh", "macOS"),
+        ("Linux", "Linux"),
+    ];
+    let browser = BROWSERS
+        .iter()
+        .find(|(token, _)| agent.contains(token))
+        .map(|(_, name)| *name);
+    let system = SYSTEMS
+        .iter()
+        .find(|(token, _)| agent.contains(token))
+        .map(|(_, name)| *name);
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), None) => b.to_string(),
+        (None, Some(s)) => format!("a browser on {s}"),
+        (None, None) => {
+            let short: String = agent.chars().take(40).collect();
+            if agent.chars().count() > 40 {
+                format!("{short}…")
+            } else {
+                short
+            }
+        }
+    }
+}
+
 /// Trims and lower-cases an email address and checks its shape: one `@`, a non-empty local
 /// part, a domain with a dot, no spaces or control characters, at most [`EMAIL_MAX`] bytes.
 pub fn normalize_email(email: &str) -> Result<String, String> {
@@ -300,6 +363,25 @@ mod tests {
     }
 
     #[test]
+    fn user_agents_are_described_in_a_few_words() {
+        let cases = [
+            ("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0", "Firefox on Linux"),
+            ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0", "Edge on Windows"),
+            ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1", "Safari on iOS"),
+            ("Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36", "Chrome on Android"),
+            ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15", "Safari on macOS"),
+            ("curl/8.8.0", "curl"),
+            ("", "unknown client"),
+            ("my-own-tool", "my-own-tool"),
+        ];
+        for (agent, expected) in cases {
+            assert_eq!(describe_user_agent(agent), expected, "{agent}");
+        }
+        let long = "x".repeat(60);
+        assert_eq!(describe_user_agent(&long).chars().count(), 41);
+    }
+
+    #[test]
     fn session_secrets_hash_to_their_id() {
         let s = SessionSecret::generate();
         assert_eq!(s.cookie.len(), 43);
@@ -322,6 +404,7 @@ mod tests {
             created_at: now,
             updated_at: now,
             password_changed_at: now,
+            must_change_password: false,
         };
         let text = format!(
             "{:?}",

@@ -2,8 +2,10 @@
 //! before and after the current one for clock drift. The secret is 160 random bits, shown to
 //! the user as base32 text and inside an `otpauth://` URI for authenticator apps.
 //!
-//! Pure: the caller passes the time, and remembers the last accepted step if it wants to
-//! refuse a code's reuse.
+//! Pure: the caller passes the time. [`verify_step`] says which step a code matched, so the
+//! caller can refuse a code's reuse: sign-in stores the last step it accepted per user and
+//! accepts only later ones (`Store::claim_totp_step`), so a code seen over a shoulder or
+//! replayed from a captured request is worthless once used, within its step too.
 
 use hmac::{Hmac, Mac};
 use rand::RngCore;
@@ -41,22 +43,32 @@ pub fn code_at(secret: &str, unix_seconds: i64) -> Option<String> {
 /// Whether `code` is the code of the current step or of the one before or after, compared
 /// in constant time. Spaces in the code are ignored.
 pub fn verify(secret: &str, code: &str, unix_seconds: i64) -> bool {
+    verify_step(secret, code, unix_seconds).is_some()
+}
+
+/// The step `code` belongs to, if it is the code of the current step or of the one before or
+/// after (compared in constant time; spaces ignored). When two of those steps share the code
+/// (one chance in a million), the latest wins, so a replay check errs towards refusing.
+pub fn verify_step(secret: &str, code: &str, unix_seconds: i64) -> Option<i64> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if code.len() != DIGITS as usize || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
+        return None;
     }
-    let Some(key) = base32_decode(secret) else {
-        return false;
-    };
+    let key = base32_decode(secret)?;
     let step = unix_seconds.div_euclid(STEP_SECONDS);
-    let mut ok = 0u8;
+    let mut matched = None;
     for s in [step - 1, step, step + 1] {
-        ok |= code_for_step(&key, s)
-            .as_bytes()
-            .ct_eq(code.as_bytes())
-            .unwrap_u8();
+        let same = code_for_step(&key, s).as_bytes().ct_eq(code.as_bytes());
+        if bool::from(same) {
+            matched = Some(s);
+        }
     }
-    ok == 1
+    matched
+}
+
+/// The step holding `unix_seconds`.
+pub fn step_at(unix_seconds: i64) -> i64 {
+    unix_seconds.div_euclid(STEP_SECONDS)
 }
 
 fn code_for_step(key: &[u8], step: i64) -> String {
@@ -147,6 +159,20 @@ mod tests {
         assert!(!verify(&secret, "12345", now));
         assert!(!verify(&secret, "abcdef", now));
         assert!(!verify("not base32!", &code, now));
+    }
+
+    #[test]
+    fn the_matched_step_is_told() {
+        let secret = base32_encode(b"12345678901234567890");
+        let now = 1_111_111_111;
+        let step = step_at(now);
+        for (at, expected) in [(now - 30, step - 1), (now, step), (now + 30, step + 1)] {
+            let code = code_at(&secret, at).unwrap();
+            assert_eq!(verify_step(&secret, &code, now), Some(expected), "t = {at}");
+        }
+        let too_late = code_at(&secret, now + 60).unwrap();
+        assert_eq!(verify_step(&secret, &too_late, now), None);
+        assert_eq!(verify_step(&secret, "05047x", now), None);
     }
 
     #[test]

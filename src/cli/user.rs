@@ -3,6 +3,9 @@
 //!
 //! A password comes from `PHAROS_USER_PASSWORD` when set (for scripts); otherwise a strong one
 //! is generated and printed once on stdout. Errors are one line on stderr and a non-zero exit.
+//!
+//! `reset-password` sets a temporary password, as an admin's reset in the UI does: it signs
+//! in once, and the user must then choose a new one before reaching any other page.
 
 use crate::account::{self, password, NewUser, Role};
 use crate::events::Actor;
@@ -36,8 +39,9 @@ pub enum UserCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Set a new password (from PHAROS_USER_PASSWORD, or generated and printed once) and
-    /// sign the user out everywhere.
+    /// Set a temporary password (from PHAROS_USER_PASSWORD, or generated and printed once)
+    /// and sign the user out everywhere. It signs in once; the user must then choose a new
+    /// password before reaching any other page.
     ResetPassword { email: String },
 }
 
@@ -140,7 +144,13 @@ pub async fn run(store: &dyn Store, cmd: UserCommand) -> ExitCode {
                     "EMAIL", "NAME", "ROLE", "STATE", "TOTP"
                 );
                 for u in users {
-                    let state = if u.disabled { "disabled" } else { "active" };
+                    let state = if u.disabled {
+                        "disabled"
+                    } else if u.must_change_password {
+                        "reset"
+                    } else {
+                        "active"
+                    };
                     println!(
                         "{:<32} {:<24} {:<9} {:<8} {:<4} {}",
                         u.email,
@@ -174,19 +184,16 @@ pub async fn run(store: &dyn Store, cmd: UserCommand) -> ExitCode {
                 Ok(h) => h,
                 Err(e) => return fail(e),
             };
-            match store
-                .set_password(user.id, &hash, None, &Actor::cli())
-                .await
-            {
+            match store.reset_password(user.id, &hash, &Actor::cli()).await {
                 Ok(user) => {
                     if generated {
                         println!("{secret}");
                     }
                     eprintln!(
-                        "set a new password for `{}` and signed it out everywhere{}",
+                        "set a temporary password for `{}` and signed it out everywhere{}; it signs in once, then they must choose a new password",
                         user.email,
                         if generated {
-                            "; the password is printed above, only once"
+                            " (printed above, only once)"
                         } else {
                             ""
                         }

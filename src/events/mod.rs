@@ -150,6 +150,7 @@ event_kinds! {
     IncidentTemplateCreated => "incident_template.created",
     IncidentTemplateUpdated => "incident_template.updated",
     IncidentTemplateDeleted => "incident_template.deleted",
+    PageSettingsChanged => "page.settings_changed",
 }
 
 impl fmt::Display for EventKind {

@@ -57,6 +57,9 @@ pub struct Shared {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub auth_limiter: Arc<auth::FailureLimiter>,
+    /// The configuration's page settings: the address, and which fields the configuration
+    /// sets. The page as shown now (with what the web UI stored) is the snapshot's
+    /// `state.page`; see [`Shared::page_name`].
     pub page: Arc<PageSettings>,
     pub openapi: Arc<serde_json::Value>,
     /// The public snapshot every public response is served from.
@@ -81,6 +84,14 @@ pub struct Shared {
     pub subscribe_limits: Arc<public::html::subscribe::SubscribeLimits>,
     /// The web UI's settings and failed sign-ins per client (`http/admin`).
     pub admin: Arc<admin::AdminState>,
+}
+
+impl Shared {
+    /// The page's name as shown now: the configuration's, or the one stored from the web UI
+    /// (`/admin/settings`), from the current snapshot, so a change shows without a restart.
+    pub fn page_name(&self) -> String {
+        self.snapshot.load().state.page.name.clone()
+    }
 }
 
 /// Every route, with the OpenAPI description each handler carries. With a state, `/api/v1`
@@ -172,6 +183,7 @@ fn routes(auth_state: Option<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(notifications::list_escalations))
         .routes(routes!(notifications::get_escalation))
         .routes(routes!(notifications::acknowledge_escalation))
+        .routes(routes!(page::get, page::update))
         .routes(routes!(events::list));
     let api = match auth_state {
         Some(state) => api.route_layer(middleware::from_fn_with_state(state, auth::require_token)),
@@ -240,7 +252,11 @@ fn routes(auth_state: Option<AppState>) -> OpenApiRouter<AppState> {
             admin::pages::auth::setup
         ))
         .routes(routes!(admin::pages::account::show))
-        .routes(routes!(admin::pages::account::change_password))
+        .routes(routes!(
+            admin::pages::account::password_form,
+            admin::pages::account::change_password
+        ))
+        .routes(routes!(admin::pages::account::end_session))
         .routes(routes!(admin::pages::account::totp_start))
         .routes(routes!(admin::pages::account::totp_enable))
         .routes(routes!(admin::pages::account::totp_disable))
@@ -251,12 +267,17 @@ fn routes(auth_state: Option<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(admin::pages::users::set_role))
         .routes(routes!(admin::pages::users::set_disabled))
         .routes(routes!(admin::pages::users::reset_password))
+        .routes(routes!(admin::pages::users::delete))
         .routes(routes!(
             admin::pages::tokens::list,
             admin::pages::tokens::create
         ))
         .routes(routes!(admin::pages::tokens::revoke))
         .routes(routes!(admin::pages::audit::list))
+        .routes(routes!(
+            admin::pages::settings::show,
+            admin::pages::settings::save
+        ))
         // Monitors (admin/pages/monitors.rs):
         .routes(routes!(
             admin::pages::monitors::list,

@@ -2,9 +2,14 @@
 //! the event log moves (never per request). The uptime bars come from the components' status
 //! history, which the previous build hands on ([`StatusHistory`]): a build then reads only the
 //! events since, not 90 days of history for every component.
+//!
+//! The page itself ([`PageInfo`]) is the configuration's settings merged with the ones stored
+//! from the web UI ([`PageSource::Configured`]), read in the same consistent read as the rest,
+//! so a `page.settings_changed` event is never ahead of the page it describes.
 
 use super::uptime::{self, StatusHistory, Window};
 use super::{PageInfo, PublicState};
+use crate::config::PageSettings;
 use crate::domain::Timestamp;
 use crate::store::{IncidentFilter, Page, PageRequest, Store, StoreResult};
 use std::collections::BTreeMap;
@@ -33,6 +38,27 @@ where
         match page.next_cursor {
             Some(next) => cursor = Some(next),
             None => return Ok(items),
+        }
+    }
+}
+
+/// Where a build takes the page from.
+#[derive(Debug, Clone, Copy)]
+pub enum PageSource<'a> {
+    /// As given (benchmarks and tests that build from a fixed page).
+    Fixed(&'a PageInfo),
+    /// The configuration's settings merged with the stored ones, read with the build: what
+    /// the running app shows.
+    Configured(&'a PageSettings),
+}
+
+impl PageSource<'_> {
+    async fn read(&self, store: &dyn Store) -> StoreResult<PageInfo> {
+        match self {
+            PageSource::Fixed(page) => Ok((*page).clone()),
+            PageSource::Configured(settings) => Ok(PageInfo::from_settings(
+                &settings.merged(&store.page_settings().await?),
+            )),
         }
     }
 }
@@ -94,10 +120,23 @@ pub async fn build_from(
     now: Timestamp,
     previous: Option<&StatusHistory>,
 ) -> StoreResult<(PublicState, StatusHistory)> {
+    build_with(store, PageSource::Fixed(&page), now, previous, None).await
+}
+
+/// [`build_from`] with the page from `page`. `previous_zone` is the time zone `previous` was
+/// cut in (the previous state's page zone): when the page's zone changed since, the days
+/// start at other instants, so the history is read again in full instead of going on from it.
+pub async fn build_with(
+    store: &dyn Store,
+    page: PageSource<'_>,
+    now: Timestamp,
+    previous: Option<&StatusHistory>,
+    previous_zone: Option<&str>,
+) -> StoreResult<(PublicState, StatusHistory)> {
     let mut as_of_seq = store.last_event_seq().await?;
     let mut attempt = 1;
     loop {
-        let built = read_at(store, page.clone(), now, previous, as_of_seq).await?;
+        let built = read_at(store, page, now, previous, previous_zone, as_of_seq).await?;
         let after = store.last_event_seq().await?;
         if after == as_of_seq || attempt == CONSISTENT_READS {
             return Ok(built);
@@ -111,11 +150,14 @@ pub async fn build_from(
 /// One read of everything public, for a build as of `as_of_seq` (read before it).
 async fn read_at(
     store: &dyn Store,
-    page: PageInfo,
+    page: PageSource<'_>,
     now: Timestamp,
     previous: Option<&StatusHistory>,
+    previous_zone: Option<&str>,
     as_of_seq: i64,
 ) -> StoreResult<(PublicState, StatusHistory)> {
+    let page = page.read(store).await?;
+    let previous = previous.filter(|_| previous_zone.is_none_or(|zone| zone == page.time_zone));
     let groups = all_pages(|p| store.list_groups(p)).await?;
     let components = all_pages(|p| store.list_components(p)).await?;
 

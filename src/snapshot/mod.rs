@@ -42,6 +42,9 @@ pub struct PageInfo {
     pub accent_color: Option<String>,
     #[serde(default)]
     pub footer_links: Vec<FooterLink>,
+    /// A short Markdown text for every page's footer (rendered sanitised by the pages).
+    #[serde(default)]
+    pub footer_text: Option<String>,
     /// Whether `/vendors` pages are public (`[vendors] public`): the navigation links them
     /// when vendors are followed.
     #[serde(default)]
@@ -49,6 +52,8 @@ pub struct PageInfo {
 }
 
 impl PageInfo {
+    /// The page as `page` describes it: the configuration's settings, or (as the projector
+    /// builds it) those merged with the stored ones (`PageSettings::merged`).
     pub fn from_settings(page: &crate::config::PageSettings) -> PageInfo {
         let digest = Sha256::digest(page.url.as_bytes());
         const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
@@ -65,7 +70,24 @@ impl PageInfo {
             logo_url: page.logo_url.clone(),
             accent_color: page.accent_color.clone(),
             footer_links: page.footer_links.clone(),
+            footer_text: page.footer_text.clone(),
             vendors_public: page.vendors_public,
+        }
+    }
+
+    /// The stored-settings view of a page shown before (a snapshot read from disk): every
+    /// field as it was, so that merging it under the configuration keeps what the web UI had
+    /// set while the database is away.
+    pub fn as_stored(&self) -> crate::store::StoredPageSettings {
+        crate::store::StoredPageSettings {
+            name: Some(self.name.clone()),
+            logo_url: self.logo_url.clone(),
+            accent_color: self.accent_color.clone(),
+            time_zone: Some(self.time_zone.clone()),
+            footer_links: Some(self.footer_links.clone()),
+            footer_text: self.footer_text.clone(),
+            updated_at: None,
+            updated_by: None,
         }
     }
 

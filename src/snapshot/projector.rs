@@ -10,7 +10,7 @@
 //! they read whichever snapshot is current.
 
 use super::uptime::StatusHistory;
-use super::{build, PageInfo, PublicState, Snapshot, SnapshotCell};
+use super::{build, PublicState, Snapshot, SnapshotCell};
 use crate::clock::Clock;
 use crate::store::{Store, StoreError};
 use std::path::{Path, PathBuf};
@@ -34,7 +34,10 @@ pub type Warmer = Arc<dyn Fn(&Snapshot) + Send + Sync>;
 pub struct Projector {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
-    pub page: PageInfo,
+    /// The configuration's page settings; each build merges the stored ones over the fields
+    /// they leave free (see `build::PageSource::Configured`), so a change from the web UI
+    /// reaches the page with the build its event causes.
+    pub page: Arc<crate::config::PageSettings>,
     pub cell: Arc<SnapshotCell>,
     /// Where the snapshot is kept on disk (`snapshot.json` in the data folder).
     pub file: Option<PathBuf>,
@@ -49,11 +52,12 @@ impl Projector {
     /// swaps the result in.
     pub async fn refresh(&self) -> Result<(), StoreError> {
         let previous = self.cell.load_full();
-        let (state, history) = build::build_from(
+        let (state, history) = build::build_with(
             self.store.as_ref(),
-            self.page.clone(),
+            build::PageSource::Configured(&self.page),
             self.clock.now(),
             previous.history.as_deref(),
+            Some(&previous.state.page.time_zone),
         )
         .await?;
         self.install(Arc::new(state), None, Some(Arc::new(history)))

@@ -28,12 +28,14 @@ mod accounts;
 mod incident_templates;
 mod monitor_list;
 mod notify;
+mod page_settings;
 mod rollups;
 mod vendors;
 pub use accounts::*;
 pub use incident_templates::*;
 pub use monitor_list::*;
 pub use notify::*;
+pub use page_settings::*;
 pub use rollups::*;
 pub use vendors::*;
 
@@ -91,10 +93,14 @@ macro_rules! store_conformance_checks {
                 login_lock,
                 setup_token_once,
                 audit_log_newest_first,
+                temporary_password_signs_in_once,
+                session_lists_and_counts,
+                the_last_active_admin_stays,
                 incident_templates_crud,
                 incident_update_deletion,
+                page_settings_round_trip,
             ],
-            shared: [concurrent_writes, concurrent_patches],
+            shared: [concurrent_writes, concurrent_patches, page_settings_concurrent_changes],
         }
     };
 }

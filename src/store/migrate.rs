@@ -58,6 +58,21 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "admin_indexes",
         sql: include_str!("migrations/0008_admin_indexes.sql"),
     },
+    Migration {
+        version: 9,
+        name: "page_settings",
+        sql: include_str!("migrations/0009_page_settings.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "account_flags",
+        sql: include_str!("migrations/0010_account_flags.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "totp_last_step",
+        sql: include_str!("migrations/0012_totp_last_step.sql"),
+    },
 ];
 
 fn checksum(sql: &str) -> String {

@@ -237,6 +237,35 @@ pub struct IncidentTemplateInput {
     pub components: Vec<TemplateComponent>,
 }
 
+/// The page settings stored from the web UI or `/api/v1/page` (one row, `page_settings`). A
+/// `None` field is not stored: the configuration's value or the built-in default applies
+/// (`config::PageSettings::merged`, where a field the configuration sets always wins).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredPageSettings {
+    pub name: Option<String>,
+    pub logo_url: Option<String>,
+    pub accent_color: Option<String>,
+    pub time_zone: Option<String>,
+    pub footer_links: Option<Vec<crate::config::FooterLink>>,
+    pub footer_text: Option<String>,
+    /// When and by whom they were last changed; none before the first change.
+    pub updated_at: Option<Timestamp>,
+    pub updated_by: Option<String>,
+}
+
+/// A change of the stored page settings, validated by the caller. Per field: `None` leaves it
+/// as it is, `Some(None)` removes the stored value (back to the default), `Some(Some(v))`
+/// stores `v`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageSettingsPatch {
+    pub name: Option<Option<String>>,
+    pub logo_url: Option<Option<String>>,
+    pub accent_color: Option<Option<String>>,
+    pub time_zone: Option<Option<String>>,
+    pub footer_links: Option<Option<Vec<crate::config::FooterLink>>>,
+    pub footer_text: Option<Option<String>>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct IncidentFilter {
     /// Only open (true) or only closed (false) incidents.
@@ -858,6 +887,10 @@ pub trait Store: Send + Sync {
     /// row locks the account for [`crate::account::LOCK_FOR`]; a failure after a lock ran out
     /// starts counting again. Returns the user as it is now (see `locked_until`).
     async fn record_failed_login(&self, id: UserId) -> StoreResult<User>;
+    /// Records `step` as the last TOTP step the user signed in with, only if it is later than
+    /// the one recorded; returns whether it was. One conditional statement, so of two
+    /// requests (from any processes) with the same code, exactly one wins.
+    async fn claim_totp_step(&self, id: UserId, step: i64) -> StoreResult<bool>;
     /// Signs a user in: resets its failed attempts, deletes the session the browser had before
     /// (`replaces`, so the id rotates at sign-in), stores the new one, appends
     /// `user.signed_in` with the user as actor.
@@ -885,6 +918,23 @@ pub trait Store: Send + Sync {
     /// Deletes sessions past their absolute expiry or not seen since `idle_since`. No events:
     /// nobody signed out. Returns how many.
     async fn prune_sessions(&self, idle_since: Timestamp) -> StoreResult<u64>;
+    /// Sets a temporary password chosen by someone else (an admin's reset): the user must
+    /// choose a new one at the next sign-in ([`User::must_change_password`]), the temporary
+    /// one signs in once only (see [`Store::create_session`]: a second sign-in with it is
+    /// `Conflict("temporary_password_used")`), and every session of the user ends. Appends
+    /// `user.password_changed`. [`Store::set_password`] clears the flag.
+    async fn reset_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        actor: &Actor,
+    ) -> StoreResult<User>;
+    /// The user's stored sessions, newest first, whether ended or not (the caller applies the
+    /// expiry rules, as with [`Store::find_session`]).
+    async fn list_user_sessions(&self, user: UserId) -> StoreResult<Vec<Session>>;
+    /// How many live sessions each user has (not past their absolute expiry, seen since
+    /// `idle_since`); users without one are absent.
+    async fn session_counts(&self, idle_since: Timestamp) -> StoreResult<Vec<(UserId, u64)>>;
     /// Stores the one-time setup token (its hash), replacing any earlier one.
     async fn create_setup_token(&self, token_hash: &str, expires_at: Timestamp) -> StoreResult<()>;
     /// Creates the first admin with the setup token, in one transaction: refused with
@@ -920,6 +970,19 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<IncidentTemplate>;
     /// Every template, by name (there are at most [`MAX_INCIDENT_TEMPLATES`]).
     async fn list_incident_templates(&self) -> StoreResult<Vec<IncidentTemplate>>;
+
+    // ---- page settings (the web UI's `/admin/settings` and `/api/v1/page`) -------------
+
+    /// The stored page settings (all `None` before the first change).
+    async fn page_settings(&self) -> StoreResult<StoredPageSettings>;
+    /// Applies `patch` to the stored page settings and appends `page.settings_changed` (with
+    /// the fields changed and the settings after) in the same transaction. A patch that
+    /// changes nothing writes nothing and appends no event. Returns the settings as stored.
+    async fn update_page_settings(
+        &self,
+        patch: PageSettingsPatch,
+        actor: &Actor,
+    ) -> StoreResult<StoredPageSettings>;
 
     // configuration as code
     /// Makes the stored config-managed resources match the declarations, in one transaction:

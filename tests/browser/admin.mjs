@@ -3,13 +3,17 @@
 //   node tests/browser/admin.mjs <base-url> <artifacts-dir> <setup-path>
 //
 // Run by tests/browser_admin.rs against a real `pharos serve` on a fresh data folder with two
-// declared components ("API" and "Website" in the group "Core") and no account yet;
+// declared components ("API" and "Website" in the group "Core"), one declared, paused monitor
+// ("Payments gateway") and no account yet;
 // <setup-path> is the one-time set-up link the server logged.
 //
 // The steps run in order, each depending on the one before: create the first admin, sign out,
 // sign in, open an incident on both components, switch to a 360 px wide viewport, post two
 // updates with the status tiles (identified, then monitoring keeping its standard message),
-// resolve, write a postmortem (previewed without JavaScript's help, then published), sign out.
+// resolve, write a postmortem (previewed without JavaScript's help, then published), visit the
+// operator's screens at 360 px (dashboard, components, monitors and one monitor, vendors,
+// notification channels and outbox, users, tokens, audit, account: no horizontal scrolling,
+// one h1, one main landmark each), sign out.
 // After each change the public page (`/` and `/incidents/{id}`) must show it. Every admin page
 // visited must label each form control; the run fails on any console error, uncaught page
 // error, failed request or CSP violation. Screenshots of each step go to <artifacts-dir>. The
@@ -41,6 +45,8 @@ const PHONE = { width: 360, height: 740 };
 const EMAIL = "ops@example.com";
 const PASSWORD = "correct horse battery staple";
 const INCIDENT = "Checkout errors";
+// The monitor the configuration declares (paused, so it probes nothing).
+const MONITOR = "Payments gateway";
 const FIRST_TEXT = "We are seeing **errors** at checkout.";
 const IDENTIFIED_TEXT = "Identified: a bad deploy of the payment client.";
 const MONITORING_DEFAULT = "A fix has been implemented and we are monitoring the results.";
@@ -89,6 +95,9 @@ async function assertLabelled(page, where) {
     const out = [];
     for (const el of document.querySelectorAll("input, select, textarea")) {
       if (el.type === "hidden" || el.type === "submit" || el.type === "button") continue;
+      // Not rendered (the `hidden` attribute, as on a username field kept for password
+      // managers): outside the accessibility tree, so no label is needed.
+      if (el.closest("[hidden]") || el.getClientRects().length === 0) continue;
       const named =
         (el.labels && el.labels.length > 0 && [...el.labels].some((l) => l.textContent.trim() !== "")) ||
         (el.getAttribute("aria-label") || "").trim() !== "" ||
@@ -104,6 +113,33 @@ async function assertLabelled(page, where) {
 async function assertFits(page, where) {
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= PHONE.width, `${where}: the page is ${width} px wide at ${PHONE.width} px`);
+}
+
+/// One operator screen at the phone's width: it loads (200), fits without horizontal
+/// scrolling, has exactly one h1 and one main landmark, labels its controls; a screenshot.
+async function operatorScreen(page, pathname, name) {
+  const response = await page.goto(base + pathname);
+  assert.equal(response.status(), 200, `GET ${pathname}`);
+  const layout = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+    h1: document.querySelectorAll("h1").length,
+    main: document.querySelectorAll("main, [role=main]").length,
+    // What sticks out, to say which element to fix.
+    wide: [...document.querySelectorAll("body *")]
+      .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5)
+      .filter((el) => !el.closest(".table-wrap, pre"))
+      .slice(0, 5)
+      .map((el) => `${el.tagName.toLowerCase()}${el.className ? "." + el.className : ""}`),
+  }));
+  assert.ok(
+    layout.scrollWidth <= layout.innerWidth,
+    `${pathname}: ${layout.scrollWidth} px wide at ${layout.innerWidth} px (sticking out: ${layout.wide.join(", ")})`,
+  );
+  assert.equal(layout.h1, 1, `${pathname}: one h1`);
+  assert.equal(layout.main, 1, `${pathname}: one main landmark`);
+  await assertLabelled(page, pathname);
+  await screenshot(page, `phone-${name}`);
 }
 
 async function flash(page, text) {
@@ -260,7 +296,31 @@ async function main() {
   await screenshot(page, "phone-postmortem-published");
   await publicShows(page, publicHref, ["Postmortem", "What happened", "retired endpoint"], "public-postmortem");
 
-  // 7. Sign out: /admin sends the browser to the sign-in form.
+  // 7. The operator's screens at 360 px: each fits the width (no horizontal scrolling), has
+  // one h1 and one main landmark, and labels its form controls.
+  await page.goto(`${base}/admin/monitors`);
+  const monitorHref = await page
+    .locator('a[href^="/admin/monitors/"]', { hasText: MONITOR })
+    .first()
+    .getAttribute("href");
+  assert.match(monitorHref, /^\/admin\/monitors\/[0-9a-f-]{36}$/);
+  for (const [pathname, name] of [
+    ["/admin", "dashboard"],
+    ["/admin/components", "components"],
+    ["/admin/monitors", "monitors"],
+    [monitorHref, "monitor"],
+    ["/admin/vendors", "vendors"],
+    ["/admin/notifications", "channels"],
+    ["/admin/notifications/deliveries", "outbox"],
+    ["/admin/users", "users"],
+    ["/admin/tokens", "tokens"],
+    ["/admin/audit", "audit"],
+    ["/admin/account", "account"],
+  ]) {
+    await operatorScreen(page, pathname, name);
+  }
+
+  // 8. Sign out: /admin sends the browser to the sign-in form.
   await page.setViewportSize(DESKTOP);
   await page.goto(`${base}/admin`);
   await page.getByRole("button", { name: "Sign out" }).click();

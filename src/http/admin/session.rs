@@ -8,6 +8,9 @@
 //! `session_idle_minutes` unused; `last_seen_at` is written at most once a minute. A database
 //! that cannot be reached answers 503: never a silent sign-out.
 //!
+//! A user whose password an admin reset must choose a new one first: [`CurrentUser`] then
+//! admits only [`PASSWORD_CHANGE_PATH`] and signing out (a 303 there for pages, 403 for forms).
+//!
 //! Forms before sign-in (sign-in, set-up, the TOTP step) cannot use a session's token; they
 //! use [`PreLogin`], a double-submit token in the `pharos_csrf` cookie, with the same Origin
 //! check.
@@ -102,7 +105,9 @@ impl AdminError {
     pub fn unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "the database cannot be reached right now; you are still signed in, try again in a few seconds",
+            "the database is unreachable right now, so this page cannot be shown and nothing was changed. \
+             Pharos reconnects by itself as soon as the database is back: you are still signed in, \
+             and reloading in a few seconds (or sending the form again) will work then.",
         )
     }
 }
@@ -128,9 +133,19 @@ impl From<StoreError> for AdminError {
     }
 }
 
+/// How long a 503 page tells clients to wait before asking again, in seconds.
+const UNAVAILABLE_RETRY_SECONDS: u32 = 5;
+
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
-        render_error(self.status, &self.message)
+        let mut response = render_error(self.status, &self.message);
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(UNAVAILABLE_RETRY_SECONDS),
+            );
+        }
+        response
     }
 }
 
@@ -238,6 +253,9 @@ impl FromRequestParts<AppState> for CurrentUser {
             return Ok(user.clone());
         }
         match authenticate(parts, state).await {
+            Ok(Some(user)) if user.user.must_change_password && !password_change_path(parts) => {
+                Err(must_change_password(parts))
+            }
             Ok(Some(user)) => {
                 parts.extensions.insert(user.clone());
                 Ok(user)
@@ -252,6 +270,30 @@ impl FromRequestParts<AppState> for CurrentUser {
             Err(err) => Err(err.into_response()),
         }
     }
+}
+
+/// Where a user whose password was reset by an admin may go before choosing a new one:
+/// the form that chooses it and signing out. Everything else waits (see
+/// [`must_change_password`]).
+pub const PASSWORD_CHANGE_PATH: &str = "/admin/account/password";
+
+fn password_change_path(parts: &Parts) -> bool {
+    matches!(
+        parts.uri.path(),
+        PASSWORD_CHANGE_PATH | "/admin/logout" | "/admin/logout-everywhere"
+    )
+}
+
+/// The forced password change gate: a page asked for goes to the form (303), a change is
+/// refused (403) until a new password is chosen.
+fn must_change_password(parts: &Parts) -> Response {
+    if parts.method == Method::GET || parts.method == Method::HEAD {
+        return see_other(PASSWORD_CHANGE_PATH);
+    }
+    AdminError::forbidden(
+        "your password was reset by an admin: choose a new one at /admin/account/password first, then repeat the change",
+    )
+    .into_response()
 }
 
 /// Refuses a request whose `Origin` (when sent) is not this site: the page's configured

@@ -10,6 +10,7 @@ pub mod incidents;
 pub mod maintenances;
 pub mod monitors;
 pub mod notifications;
+pub mod page;
 pub mod vendors;
 
 use super::error::{ApiError, ApiResult};

@@ -331,6 +331,8 @@ struct Layout {
     /// Shown in the header instead of the name, with the name as its text alternative.
     logo_url: Option<String>,
     footer_links: Vec<FooterLink>,
+    /// The page's custom footer text (`footer_text`), as sanitised HTML.
+    footer_html: Option<Sanitized>,
     /// "UTC" or "the Europe/Berlin time zone", for readers without the script.
     zone: String,
     /// Which navigation entry is the current page ("status", "history", "vendors" or "").
@@ -374,6 +376,12 @@ impl Layout {
                 .filter(|l| is_link_url(&l.url) && !l.label.trim().is_empty())
                 .cloned()
                 .collect(),
+            footer_html: state
+                .page
+                .footer_text
+                .as_deref()
+                .filter(|t| !t.trim().is_empty())
+                .map(Sanitized::from_markdown),
             zone: zone_name(tz),
             current,
             vendors: state.page.vendors_public && state.vendors_followed,
@@ -1046,6 +1054,7 @@ mod tests {
                     logo_url: None,
                     accent_color: None,
                     footer_links: Vec::new(),
+                    footer_text: None,
                     vendors_public: true,
                 },
                 ts(now),

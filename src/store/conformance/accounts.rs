@@ -525,3 +525,293 @@ pub async fn audit_log_newest_first(store: &dyn Store, clock: &ManualClock) {
     assert_eq!(page2.len(), 1);
     assert_eq!(page2[0].seq, all[1].seq);
 }
+
+/// After `reset_password` the user must choose a new password, the temporary one signs in
+/// once, and `set_password` clears both; every session of the user ends at the reset.
+pub async fn temporary_password_signs_in_once(store: &dyn Store, clock: &ManualClock) {
+    let vic = store
+        .create_user(new_user("vic@example.com", Role::Viewer), &Actor::cli())
+        .await
+        .expect("create");
+    assert!(!vic.must_change_password, "a new user chose nothing yet");
+    store
+        .create_session(vic.id, new_session("before", clock), None)
+        .await
+        .expect("a session before the reset");
+    let seq = store.last_event_seq().await.expect("seq");
+    clock.advance(Duration::seconds(5));
+    let reset = store
+        .reset_password(vic.id, "$argon2id$temporary", &admin_actor())
+        .await
+        .expect("reset");
+    assert!(reset.must_change_password);
+    assert_eq!(reset.password_changed_at, clock.now());
+    assert!(
+        store.find_session("before").await.unwrap().is_none(),
+        "a reset signs the user out everywhere"
+    );
+    let stored = store
+        .find_user_by_email("vic@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.password_hash, "$argon2id$temporary");
+    assert!(stored.user.must_change_password);
+    let events = events_since(store, seq).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].kind, "user.password_changed");
+    assert_eq!(events[0].actor, "user:root@example.com");
+    assert_eq!(events[0].data["must_change_password"], true);
+    assert!(!events[0].data.to_string().contains("temporary"));
+
+    // The first sign-in spends the temporary password; a second is refused.
+    store
+        .create_session(vic.id, new_session("first", clock), None)
+        .await
+        .expect("the one sign-in");
+    let (_, user) = store.find_session("first").await.unwrap().unwrap();
+    assert!(user.user.must_change_password, "the session is gated");
+    let again = store
+        .create_session(vic.id, new_session("second", clock), None)
+        .await;
+    assert!(
+        matches!(
+            again,
+            Err(StoreError::Conflict {
+                code: "temporary_password_used",
+                ..
+            })
+        ),
+        "{again:?}"
+    );
+    assert!(store.find_session("second").await.unwrap().is_none());
+
+    // Choosing a password (from the gated session) clears the flag and keeps that session.
+    let chosen = store
+        .set_password(
+            vic.id,
+            "$argon2id$chosen",
+            Some("first"),
+            &Actor::user("vic@example.com"),
+        )
+        .await
+        .expect("choose");
+    assert!(!chosen.must_change_password);
+    assert!(store.find_session("first").await.unwrap().is_some());
+    store
+        .create_session(vic.id, new_session("third", clock), None)
+        .await
+        .expect("signing in with a chosen password works as often as wanted");
+    store
+        .create_session(vic.id, new_session("fourth", clock), None)
+        .await
+        .expect("again");
+
+    // A second reset starts over: one more sign-in with the new temporary password.
+    store
+        .reset_password(vic.id, "$argon2id$temporary2", &Actor::cli())
+        .await
+        .expect("reset again");
+    store
+        .create_session(vic.id, new_session("fifth", clock), None)
+        .await
+        .expect("the new temporary password signs in once");
+}
+
+/// A user's own sessions, newest first with their client, and the live count per user.
+pub async fn session_lists_and_counts(store: &dyn Store, clock: &ManualClock) {
+    let ada = store
+        .create_user(new_user("ada@example.com", Role::Admin), &Actor::cli())
+        .await
+        .expect("ada");
+    let bob = store
+        .create_user(new_user("bob@example.com", Role::Responder), &Actor::cli())
+        .await
+        .expect("bob");
+    let _nobody = store
+        .create_user(new_user("cy@example.com", Role::Viewer), &Actor::cli())
+        .await
+        .expect("cy");
+    let mut laptop = new_session("ada-laptop", clock);
+    laptop.user_agent = Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0".into());
+    laptop.client_ip = Some("192.0.2.10".into());
+    store
+        .create_session(ada.id, laptop, None)
+        .await
+        .expect("laptop");
+    clock.advance(Duration::seconds(10));
+    let mut phone = new_session("ada-phone", clock);
+    phone.user_agent = None;
+    phone.client_ip = None;
+    store
+        .create_session(ada.id, phone, None)
+        .await
+        .expect("phone");
+    let mut short = new_session("ada-short", clock);
+    short.expires_at = Timestamp::from_datetime(clock.now().0 + Duration::minutes(5));
+    store
+        .create_session(ada.id, short, None)
+        .await
+        .expect("short");
+    store
+        .create_session(bob.id, new_session("bob-1", clock), None)
+        .await
+        .expect("bob");
+
+    let listed = store.list_user_sessions(ada.id).await.expect("list");
+    let ids: Vec<&str> = listed.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    assert_eq!(ids[2], "ada-laptop", "newest first: {ids:?}");
+    assert!(listed.iter().all(|s| s.user_id == ada.id));
+    let laptop = &listed[2];
+    assert_eq!(laptop.client_ip.as_deref(), Some("192.0.2.10"));
+    assert!(laptop
+        .user_agent
+        .as_deref()
+        .is_some_and(|a| a.contains("Firefox")));
+    assert!(listed
+        .iter()
+        .any(|s| s.id == "ada-phone" && s.user_agent.is_none()));
+    assert!(store
+        .list_user_sessions(UserId::new())
+        .await
+        .expect("nobody's")
+        .is_empty());
+
+    let counts = |cut: Timestamp| async move {
+        let mut c = store.session_counts(cut).await.expect("counts");
+        c.sort();
+        c
+    };
+    let long_ago = Timestamp::from_datetime(clock.now().0 - Duration::hours(1));
+    let mut expected = vec![(ada.id, 3), (bob.id, 1)];
+    expected.sort();
+    assert_eq!(
+        counts(long_ago).await,
+        expected,
+        "users without one are absent"
+    );
+
+    // Past its absolute expiry a session no longer counts; idle ones neither.
+    clock.advance(Duration::minutes(6));
+    let mut expected = vec![(ada.id, 2), (bob.id, 1)];
+    expected.sort();
+    assert_eq!(counts(long_ago).await, expected);
+    store
+        .touch_session("ada-laptop", clock.now())
+        .await
+        .expect("touch");
+    let recent = Timestamp::from_datetime(clock.now().0 - Duration::minutes(1));
+    assert_eq!(
+        counts(recent).await,
+        vec![(ada.id, 1)],
+        "only the laptop was used lately"
+    );
+
+    // Ending one session leaves the others.
+    store
+        .delete_session("ada-phone", &Actor::user("ada@example.com"))
+        .await
+        .expect("end");
+    let left: Vec<String> = store
+        .list_user_sessions(ada.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(left.len(), 2);
+    assert!(!left.contains(&"ada-phone".to_string()));
+}
+
+/// No change leaves users without an active admin: demoting, deactivating or deleting the
+/// last one is `Conflict("last_admin")` and changes nothing, until another admin exists.
+pub async fn the_last_active_admin_stays(store: &dyn Store, _clock: &ManualClock) {
+    let ada = store
+        .create_user(new_user("ada@example.com", Role::Admin), &Actor::cli())
+        .await
+        .expect("ada");
+    let bob = store
+        .create_user(new_user("bob@example.com", Role::Admin), &Actor::cli())
+        .await
+        .expect("bob");
+    let vic = store
+        .create_user(new_user("vic@example.com", Role::Viewer), &Actor::cli())
+        .await
+        .expect("vic");
+    let last_admin = |r: &StoreResult<_>| {
+        matches!(
+            r,
+            Err(StoreError::Conflict {
+                code: "last_admin",
+                ..
+            })
+        )
+    };
+    let deactivate = UserPatch {
+        disabled: Some(true),
+        ..Default::default()
+    };
+    let demote = UserPatch {
+        role: Some(Role::Responder),
+        ..Default::default()
+    };
+    store
+        .update_user(bob.id, deactivate.clone(), &admin_actor())
+        .await
+        .expect("bob may go: ada stays");
+    let seq = store.last_event_seq().await.expect("seq");
+    let r = store
+        .update_user(ada.id, deactivate.clone(), &admin_actor())
+        .await
+        .map(|_| ());
+    assert!(last_admin(&r), "{r:?}");
+    let r = store
+        .update_user(ada.id, demote.clone(), &admin_actor())
+        .await
+        .map(|_| ());
+    assert!(last_admin(&r), "{r:?}");
+    let r = store.delete_user(ada.id, &admin_actor()).await;
+    assert!(last_admin(&r), "{r:?}");
+    assert_eq!(
+        store.last_event_seq().await.unwrap(),
+        seq,
+        "refusals change nothing"
+    );
+    let still = store.get_user(ada.id).await.unwrap();
+    assert!(still.role == Role::Admin && !still.disabled);
+    // Other changes of the last admin are fine.
+    store
+        .update_user(
+            ada.id,
+            UserPatch {
+                name: Some("Ada L.".into()),
+                ..Default::default()
+            },
+            &admin_actor(),
+        )
+        .await
+        .expect("a rename");
+    // A deactivated admin does not count; a viewer made admin does.
+    store
+        .update_user(
+            vic.id,
+            UserPatch {
+                role: Some(Role::Admin),
+                ..Default::default()
+            },
+            &admin_actor(),
+        )
+        .await
+        .expect("promote vic");
+    store
+        .update_user(ada.id, demote, &admin_actor())
+        .await
+        .expect("ada may step down now");
+    store
+        .delete_user(bob.id, &admin_actor())
+        .await
+        .expect("a deactivated admin may be deleted");
+    let r = store.delete_user(vic.id, &admin_actor()).await;
+    assert!(last_admin(&r), "vic is the last one now: {r:?}");
+}

@@ -6,6 +6,11 @@
 //! `user.*` events whose data is the [`User`] (never a hash); sign-in and sign-out append
 //! `user.signed_in` / `user.signed_out`. Touching and pruning sessions append nothing: they
 //! are bookkeeping, not changes anyone is told about.
+//!
+//! Two rules are kept here, in the writing transaction, rather than by the pages, so that no
+//! caller (page, CLI, a race of two admins) can break them: a change never leaves users
+//! without an active admin (`keep_an_admin`), and a temporary password set by
+//! `reset_password` signs in once only (`create_session_tx`).
 
 use super::*;
 use crate::account::{
@@ -15,7 +20,7 @@ use crate::domain::ids::UserId;
 
 const USER_COLUMNS: &str = "u.id, u.email, u.name, u.role, u.password_hash, u.totp_secret, \
      u.disabled, u.failed_logins, u.locked_until, u.created_at, u.updated_at, \
-     u.password_changed_at";
+     u.password_changed_at, u.must_change_password";
 const SESSION_COLUMNS: &str = "s.id AS session_id, s.user_id, s.csrf, s.created_at AS \
      session_created_at, s.last_seen_at, s.expires_at, s.user_agent, s.client_ip";
 
@@ -34,6 +39,7 @@ fn stored_user_from_row(row: &AnyRow) -> StoreResult<StoredUser> {
             created_at: get_ts(row, "created_at")?,
             updated_at: get_ts(row, "updated_at")?,
             password_changed_at: get_ts(row, "password_changed_at")?,
+            must_change_password: get_bool(row, "must_change_password")?,
         },
         password_hash: get(row, "password_hash")?,
         totp_secret,
@@ -84,6 +90,11 @@ impl SqlStore {
             .map_err(StoreError::invalid)?;
         let mut w = self.begin(actor).await?;
         let current = load_user(&mut w, id).await?;
+        let demoted = patch.role.is_some_and(|r| r != Role::Admin);
+        let deactivated = patch.disabled == Some(true);
+        if demoted || deactivated {
+            keep_an_admin(&mut w, &current.user).await?;
+        }
         let (totp_set, totp_value) = match patch.totp_secret {
             Some(value) => (1i64, value),
             None => (0, None),
@@ -120,6 +131,7 @@ impl SqlStore {
     pub(super) async fn delete_user_tx(&self, id: UserId, actor: &Actor) -> StoreResult<()> {
         let mut w = self.begin(actor).await?;
         let user = load_user(&mut w, id).await?.user;
+        keep_an_admin(&mut w, &user).await?;
         // The foreign key cascades too; deleting first keeps SQLite without foreign keys
         // (a connection opened by hand) from leaving sessions behind.
         sqlx::query("DELETE FROM sessions WHERE user_id = $1")
@@ -193,7 +205,8 @@ impl SqlStore {
         load_user(&mut w, id).await?;
         sqlx::query(
             "UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3, \
-             failed_logins = 0, locked_until = NULL WHERE id = $1",
+             failed_logins = 0, locked_until = NULL, must_change_password = 0, \
+             temporary_password_used_at = NULL WHERE id = $1",
         )
         .bind(id.to_string())
         .bind(password_hash)
@@ -260,6 +273,27 @@ impl SqlStore {
             ));
         }
         w.actor = crate::events::Actor::user(&user.email).as_str().to_string();
+        if user.must_change_password {
+            // A temporary password signs in once, for choosing a new one: the first sign-in
+            // spends it, a second is refused (the session it opened may still choose).
+            let row = sqlx::query("SELECT temporary_password_used_at FROM users WHERE id = $1")
+                .bind(user_id.to_string())
+                .fetch_one(&mut *w.tx)
+                .await
+                .map_err(map_err)?;
+            if get::<Option<String>>(&row, "temporary_password_used_at")?.is_some() {
+                return Err(StoreError::conflict(
+                    "temporary_password_used",
+                    "this temporary password has already been used to sign in once; ask an admin to reset your password again",
+                ));
+            }
+            sqlx::query("UPDATE users SET temporary_password_used_at = $2 WHERE id = $1")
+                .bind(user_id.to_string())
+                .bind(w.now.to_db())
+                .execute(&mut *w.tx)
+                .await
+                .map_err(map_err)?;
+        }
         if let Some(old) = replaces {
             sqlx::query("DELETE FROM sessions WHERE id = $1")
                 .bind(old)
@@ -376,6 +410,68 @@ impl SqlStore {
         );
         w.commit().await?;
         Ok(done)
+    }
+
+    pub(super) async fn reset_password_tx(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        actor: &Actor,
+    ) -> StoreResult<User> {
+        let mut w = self.begin(actor).await?;
+        load_user(&mut w, id).await?;
+        sqlx::query(
+            "UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3, \
+             failed_logins = 0, locked_until = NULL, must_change_password = 1, \
+             temporary_password_used_at = NULL WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(password_hash)
+        .bind(w.now.to_db())
+        .execute(&mut *w.tx)
+        .await
+        .map_err(map_err)?;
+        // Whoever held the old password is signed out everywhere, at once.
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(id.to_string())
+            .execute(&mut *w.tx)
+            .await
+            .map_err(map_err)?;
+        let user = load_user(&mut w, id).await?.user;
+        w.emit(EventKind::UserPasswordChanged, id, json(&user));
+        w.commit().await?;
+        Ok(user)
+    }
+
+    pub(super) async fn list_user_sessions_q(&self, user_id: UserId) -> StoreResult<Vec<Session>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.user_id = $1 \
+             ORDER BY s.created_at DESC, s.id"
+        ))
+        .bind(user_id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(session_from_row).collect()
+    }
+
+    pub(super) async fn session_counts_q(
+        &self,
+        idle_since: Timestamp,
+    ) -> StoreResult<Vec<(UserId, u64)>> {
+        let now = self.clock.now();
+        let rows = sqlx::query(
+            "SELECT user_id, COUNT(*) AS n FROM sessions \
+             WHERE expires_at > $1 AND last_seen_at >= $2 GROUP BY user_id",
+        )
+        .bind(now.to_db())
+        .bind(idle_since.to_db())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| Ok((get_id(r, "user_id")?, get::<i64>(r, "n")?.max(0) as u64)))
+            .collect()
     }
 
     pub(super) async fn prune_sessions_q(&self, idle_since: Timestamp) -> StoreResult<u64> {
@@ -498,6 +594,45 @@ impl SqlStore {
             .map_err(map_err)?;
         rows.iter().map(event_from_row).collect()
     }
+}
+
+/// Refuses a change that takes `user` (about to be demoted, deactivated or deleted) away from
+/// the active admins when no other active admin would remain while other users do: then
+/// nobody could manage users from the UI. Removing the very last user stays possible (the
+/// next start offers the set-up link again).
+async fn keep_an_admin(w: &mut WriteTx, user: &User) -> StoreResult<()> {
+    if user.role != Role::Admin || user.disabled {
+        return Ok(());
+    }
+    // Touch the active admins first: on PostgreSQL two admins demoting each other at once then
+    // take turns on these row locks, and the second counts after the first committed. SQLite
+    // writers are serialised by `BEGIN IMMEDIATE` already.
+    sqlx::query("UPDATE users SET updated_at = updated_at WHERE role = 'admin' AND disabled = 0")
+        .execute(&mut *w.tx)
+        .await
+        .map_err(map_err)?;
+    let row = sqlx::query(
+        // COUNT of a CASE, not SUM: PostgreSQL's SUM of BIGINT is NUMERIC, which the
+        // `Any` driver does not decode.
+        "SELECT COUNT(CASE WHEN role = 'admin' AND disabled = 0 THEN 1 END) AS admins, \
+         COUNT(*) AS others FROM users WHERE id <> $1",
+    )
+    .bind(user.id.to_string())
+    .fetch_one(&mut *w.tx)
+    .await
+    .map_err(map_err)?;
+    let admins: i64 = get(&row, "admins")?;
+    let others: i64 = get(&row, "others")?;
+    if admins == 0 && others > 0 {
+        return Err(StoreError::conflict(
+            "last_admin",
+            format!(
+                "`{}` is the last active admin; make another user an admin first, so that someone can still manage users",
+                user.email
+            ),
+        ));
+    }
+    Ok(())
 }
 
 async fn touch_user(w: &mut WriteTx, id: UserId) -> StoreResult<()> {

@@ -31,6 +31,7 @@ mod escalation;
 mod incident_templates;
 mod monitors;
 mod notify;
+mod page_settings;
 mod rollups;
 mod vendors;
 
@@ -2335,6 +2336,20 @@ impl Store for SqlStore {
         self.list_incident_templates_q().await
     }
 
+    // ---- page settings (sql/page_settings.rs) --------------------------------------------
+
+    async fn page_settings(&self) -> StoreResult<StoredPageSettings> {
+        self.page_settings_q().await
+    }
+
+    async fn update_page_settings(
+        &self,
+        patch: PageSettingsPatch,
+        actor: &Actor,
+    ) -> StoreResult<StoredPageSettings> {
+        self.update_page_settings_tx(patch, actor).await
+    }
+
     // ---- accounts (sql/accounts.rs) -------------------------------------------------------
 
     async fn create_user(
@@ -2392,6 +2407,20 @@ impl Store for SqlStore {
         self.record_failed_login_tx(id).await
     }
 
+    async fn claim_totp_step(&self, id: UserId, step: i64) -> StoreResult<bool> {
+        // No event and no write lock: bookkeeping of a sign-in, like `touch_session`.
+        let done = sqlx::query(
+            "UPDATE users SET totp_last_step = $2 \
+             WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+        )
+        .bind(id.to_string())
+        .bind(step)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn create_session(
         &self,
         user: UserId,
@@ -2427,6 +2456,23 @@ impl Store for SqlStore {
 
     async fn prune_sessions(&self, idle_since: Timestamp) -> StoreResult<u64> {
         self.prune_sessions_q(idle_since).await
+    }
+
+    async fn reset_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        actor: &Actor,
+    ) -> StoreResult<crate::account::User> {
+        self.reset_password_tx(id, password_hash, actor).await
+    }
+
+    async fn list_user_sessions(&self, user: UserId) -> StoreResult<Vec<crate::account::Session>> {
+        self.list_user_sessions_q(user).await
+    }
+
+    async fn session_counts(&self, idle_since: Timestamp) -> StoreResult<Vec<(UserId, u64)>> {
+        self.session_counts_q(idle_since).await
     }
 
     async fn create_setup_token(&self, token_hash: &str, expires_at: Timestamp) -> StoreResult<()> {

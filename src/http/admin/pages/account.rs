@@ -1,17 +1,40 @@
 //! The signed-in user's own account: change the password (the old one first), turn the TOTP
 //! second factor on (the secret shown as text and as an `otpauth://` URI, confirmed with a
-//! code) or off (with the password), and sign out everywhere.
+//! code) or off (with the password), the sessions where the user is signed in (each can be
+//! ended) and sign out everywhere.
+//!
+//! After an admin reset the password (`must_change_password`), the session gate
+//! (`session.rs`) lets the user reach only `/admin/account/password`: there the page asks for
+//! the new password alone (the temporary one was just typed to sign in) and refuses to keep
+//! the temporary one.
 
-use super::{html, Chrome, Flash};
-use crate::account::{password, totp, UserPatch};
-use crate::http::admin::session::{see_other, CsrfForm, CurrentUser};
+use super::{html, when, Chrome, Flash};
+use crate::account::{describe_user_agent, password, totp, UserPatch};
+use crate::http::admin::session::{clear_session_cookie, see_other, CsrfForm, CurrentUser};
 use crate::http::admin::AdminError;
 use crate::http::AppState;
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
+
+/// Characters of a session's id that name it in the "end this session" form. The id is the
+/// SHA-256 of the cookie (it signs nobody in); a prefix is enough among one user's sessions.
+const HANDLE_CHARS: usize = 16;
+
+/// One place the user is signed in.
+struct SessionRow {
+    handle: String,
+    created: String,
+    last_used: String,
+    /// "Firefox on Linux".
+    client: String,
+    /// The whole user agent, as stored (at most 200 characters).
+    agent: String,
+    ip: Option<String>,
+    current: bool,
+}
 
 #[derive(Template)]
 #[template(path = "admin/account.html")]
@@ -23,36 +46,93 @@ struct AccountPage {
     /// TOTP enrolment in progress: the secret and its URI.
     enrol: Option<(String, String)>,
     error: Option<String>,
+    /// The password was reset by an admin: only the form that chooses a new one is shown.
+    forced: bool,
+    /// Live sessions, newest first (empty on the forced page).
+    sessions: Vec<SessionRow>,
 }
 
-fn page(
+/// The user's live sessions (not expired, not idle past the limit), newest first.
+async fn sessions(state: &AppState, user: &CurrentUser) -> Result<Vec<SessionRow>, AdminError> {
+    let now = state.clock.now();
+    let idle = chrono::Duration::from_std(state.admin.settings.session_idle)
+        .unwrap_or(chrono::Duration::hours(12));
+    Ok(state
+        .store
+        .list_user_sessions(user.user.id)
+        .await?
+        .into_iter()
+        .filter(|s| s.expires_at > now && s.last_seen_at.0 + idle > now.0)
+        .map(|s| SessionRow {
+            handle: s.id.chars().take(HANDLE_CHARS).collect(),
+            created: when(&s.created_at),
+            last_used: when(&s.last_seen_at),
+            client: describe_user_agent(s.user_agent.as_deref().unwrap_or("")),
+            agent: s.user_agent.unwrap_or_default(),
+            ip: s.client_ip,
+            current: s.id == user.session_id,
+        })
+        .collect())
+}
+
+async fn page(
     state: &AppState,
     user: &CurrentUser,
     status: StatusCode,
     flash: Flash,
     enrol: Option<(String, String)>,
     error: Option<String>,
-) -> Response {
-    html(
+) -> Result<Response, AdminError> {
+    let forced = user.user.must_change_password;
+    let sessions = if forced {
+        Vec::new()
+    } else {
+        sessions(state, user).await?
+    };
+    let title = if forced {
+        "Choose a new password"
+    } else {
+        "Your account"
+    };
+    Ok(html(
         status,
         &AccountPage {
-            chrome: Chrome::new(state, user, "Your account", "account", flash),
+            chrome: Chrome::new(state, user, title, "account", flash),
             email: user.user.email.clone(),
             role: user.user.role.as_str(),
             totp_enabled: user.user.totp_enabled,
             enrol,
             error,
+            forced,
+            sessions,
         },
-    )
+    ))
 }
 
 #[utoipa::path(get, path = "/admin/account", tag = "admin", security(()),
     responses((status = 200, description = "Your account: password, two-factor sign-in, sessions", content_type = "text/html"),
               (status = 303, description = "Not signed in: to the sign-in form")))]
-pub async fn show(State(state): State<AppState>, user: CurrentUser, flash: Flash) -> Response {
-    page(&state, &user, StatusCode::OK, flash, None, None)
+pub async fn show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: Flash,
+) -> Result<Response, AdminError> {
+    page(&state, &user, StatusCode::OK, flash, None, None).await
 }
 
+#[utoipa::path(get, path = "/admin/account/password", tag = "admin", security(()),
+    responses((status = 200, description = "After an admin reset your password: the form that chooses a new one (the only page until then)", content_type = "text/html"),
+              (status = 303, description = "Not signed in: to the sign-in form; no reset pending: to your account")))]
+pub async fn password_form(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    flash: Flash,
+) -> Result<Response, AdminError> {
+    if !user.user.must_change_password {
+        return Ok(see_other("/admin/account"));
+    }
+    page(&state, &user, StatusCode::OK, flash, None, None).await
+}
 #[derive(Deserialize)]
 pub struct PasswordForm {
     #[serde(default)]
@@ -85,24 +165,34 @@ pub async fn change_password(
     State(state): State<AppState>,
     CsrfForm(user, form): CsrfForm<PasswordForm>,
 ) -> Result<Response, AdminError> {
-    let refuse = |message: &str| {
-        Ok(page(
+    let refuse = |message: String| {
+        page(
             &state,
             &user,
             StatusCode::UNPROCESSABLE_ENTITY,
             Flash::default(),
             None,
-            Some(message.to_string()),
-        ))
+            Some(message),
+        )
     };
-    if !is_password(&state, &user, &form.current).await? {
-        return refuse("the current password is wrong; type the one you signed in with");
+    // After a reset the session itself proves the temporary password was typed just now (it
+    // signs in once), so it is not asked again.
+    let forced = user.user.must_change_password;
+    if !forced && !is_password(&state, &user, &form.current).await? {
+        return refuse("the current password is wrong; type the one you signed in with".into())
+            .await;
     }
     if let Err(e) = password::validate(&form.new) {
-        return refuse(&e);
+        return refuse(e).await;
     }
     if form.new != form.new2 {
-        return refuse("the two new passwords differ; type the same one twice");
+        return refuse("the two new passwords differ; type the same one twice".into()).await;
+    }
+    if forced && is_password(&state, &user, &form.new).await? {
+        return refuse(
+            "that is the temporary password an admin gave you; choose a new one of your own".into(),
+        )
+        .await;
     }
     let hash = password::hash(&form.new)
         .await
@@ -123,7 +213,7 @@ pub struct Empty {}
 pub async fn totp_start(
     State(state): State<AppState>,
     CsrfForm(user, _): CsrfForm<Empty>,
-) -> Response {
+) -> Result<Response, AdminError> {
     let secret = totp::generate_secret();
     let uri = totp::otpauth_uri(&secret, &state.page.name, &user.user.email);
     page(
@@ -134,6 +224,7 @@ pub async fn totp_start(
         Some((secret, uri)),
         None,
     )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -161,7 +252,7 @@ pub async fn totp_enable(
     }
     if !totp::verify(&secret, &form.code, now) {
         let uri = totp::otpauth_uri(&secret, &state.page.name, &user.user.email);
-        return Ok(page(
+        return page(
             &state,
             &user,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -171,7 +262,8 @@ pub async fn totp_enable(
                 "the code does not match; check the app's clock and enter the code it shows now"
                     .into(),
             ),
-        ));
+        )
+        .await;
     }
     state
         .store
@@ -202,14 +294,15 @@ pub async fn totp_disable(
     CsrfForm(user, form): CsrfForm<DisableForm>,
 ) -> Result<Response, AdminError> {
     if !is_password(&state, &user, &form.password).await? {
-        return Ok(page(
+        return page(
             &state,
             &user,
             StatusCode::UNPROCESSABLE_ENTITY,
             Flash::default(),
             None,
             Some("the password is wrong; two-factor sign-in stays on".into()),
-        ));
+        )
+        .await;
     }
     state
         .store
@@ -223,4 +316,48 @@ pub async fn totp_disable(
         )
         .await?;
     Ok(see_other("/admin/account?done=totp_disabled"))
+}
+
+#[derive(Deserialize)]
+pub struct EndSessionForm {
+    #[serde(default)]
+    session: String,
+}
+
+#[utoipa::path(post, path = "/admin/account/sessions/end", tag = "admin", security(()),
+    responses((status = 303, description = "The session is ended: that browser is signed out at once (this one: to the sign-in form)"),
+              (status = 403, description = "Not signed in, or the form's security token is wrong", content_type = "text/html"),
+              (status = 404, description = "None of your sessions has that handle (already ended)", content_type = "text/html")))]
+pub async fn end_session(
+    State(state): State<AppState>,
+    CsrfForm(user, form): CsrfForm<EndSessionForm>,
+) -> Result<Response, AdminError> {
+    let handle = form.session.trim();
+    let gone = || {
+        AdminError::not_found(
+            "that session is not one of yours, or it has already ended; reload your account page",
+        )
+    };
+    if handle.len() != HANDLE_CHARS {
+        return Err(gone());
+    }
+    // Only the user's own sessions are searched, so a handle cannot reach anyone else's.
+    let session = state
+        .store
+        .list_user_sessions(user.user.id)
+        .await?
+        .into_iter()
+        .find(|s| s.id.starts_with(handle))
+        .ok_or_else(gone)?;
+    state
+        .store
+        .delete_session(&session.id, &user.actor())
+        .await?;
+    if session.id == user.session_id {
+        let mut r = see_other("/admin/login?done=signed_out");
+        r.headers_mut()
+            .append(header::SET_COOKIE, clear_session_cookie(&state));
+        return Ok(r);
+    }
+    Ok(see_other("/admin/account?done=session_ended"))
 }

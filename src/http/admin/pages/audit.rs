@@ -40,8 +40,18 @@ pub struct AuditQuery {
     before: Option<i64>,
 }
 
-/// A short label for what an event is about: the name in its data, else the subject id.
+/// A short label for what an event is about: the name in its data, else the subject id. A
+/// user (name and email, as recorded when the event was written) reads "Name (email)", so a
+/// deleted user's entries still say who it was.
 fn subject(data: &serde_json::Value, id: Option<&str>) -> String {
+    let user = if data["email"].is_string() {
+        data
+    } else {
+        &data["user"]
+    };
+    if let (Some(name), Some(email)) = (user["name"].as_str(), user["email"].as_str()) {
+        return format!("{name} ({email})");
+    }
     let named = ["name", "email"]
         .iter()
         .find_map(|k| data[k].as_str())
@@ -81,10 +91,14 @@ pub async fn list(
                 kind: kind.clone(),
                 before_seq: q.before,
             },
-            PAGE,
+            // One more than shown: whether older events exist, so a log of exactly 50 (or 100)
+            // matching events offers no link to an empty page.
+            PAGE + 1,
         )
         .await?;
-    let older = (events.len() == PAGE as usize).then(|| {
+    let more = events.len() > PAGE as usize;
+    let events: Vec<_> = events.into_iter().take(PAGE as usize).collect();
+    let older = more.then(|| {
         let last = events.last().map(|e| e.seq).unwrap_or(0);
         let mut query = url::form_urlencoded::Serializer::new(String::new());
         if let Some(a) = &actor {

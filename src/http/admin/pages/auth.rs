@@ -5,7 +5,9 @@
 //! account (stored: the 10th failure in a row locks it for 15 minutes, refusing even the right
 //! password, in every process). An unknown email costs the same argon2 work as a known one.
 //! Between the password and the code, the browser holds a signed, 5-minute `pharos_login`
-//! cookie naming the user; no session exists until the code is right. A new session always
+//! cookie naming the user; no session exists until the code is right. A code counts once: its
+//! step must be later than the last one stored for the user (`Store::claim_totp_step`), and a
+//! code used already counts as a wrong one. Every 429 carries `Retry-After`. A new session always
 //! gets a new id (the old cookie's session is deleted).
 
 use super::{html, Chrome, Flash};
@@ -19,7 +21,7 @@ use crate::http::admin::AdminError;
 use crate::http::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
@@ -116,6 +118,23 @@ pub struct LoginForm {
 
 const WRONG: &str = "wrong email or password; check both and try again";
 
+/// A 429 page with the `Retry-After` (seconds) that says when asking again can work, for
+/// scripts and proxies; the page says the same in words.
+fn retry_after(mut response: Response, seconds: u64) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    response
+}
+
+/// Seconds until the account's lock ends (at least one).
+fn lock_seconds(user: &User, now: crate::domain::Timestamp) -> u64 {
+    user.locked_until
+        .map(|until| (until.0 - now.0).num_seconds())
+        .unwrap_or(60)
+        .max(1) as u64
+}
+
 fn locked_message(user: &User, now: crate::domain::Timestamp) -> String {
     let minutes = user
         .locked_until
@@ -133,7 +152,7 @@ fn locked_message(user: &User, now: crate::domain::Timestamp) -> String {
     responses((status = 303, description = "Signed in (or on to the TOTP step): a session cookie and a redirect"),
               (status = 403, description = "The form's security token or origin is wrong", content_type = "text/html"),
               (status = 422, description = "Wrong email or password", content_type = "text/html"),
-              (status = 429, description = "Too many failed sign-ins from this address, or the account is locked", content_type = "text/html"),
+              (status = 429, description = "Too many failed sign-ins from this address, or the account is locked (with Retry-After)", content_type = "text/html"),
               (status = 503, description = "The database cannot be reached", content_type = "text/html")))]
 pub async fn login(
     State(state): State<AppState>,
@@ -153,12 +172,16 @@ pub async fn login(
         )
     };
     if let Some(wait) = state.admin.login_limiter.blocked(ctx.ip) {
-        return again(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "too many failed sign-ins from your address; try again in {} minutes",
-                wait.as_secs().div_ceil(60).max(1)
+        let minutes = wait.as_secs().div_ceil(60).max(1);
+        return retry_after(
+            again(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "too many failed sign-ins from your address; try again in {minutes} minute{}",
+                    if minutes == 1 { "" } else { "s" }
+                ),
             ),
+            wait.as_secs().max(1),
         );
     }
     let stored = match state.store.find_user_by_email(&form.email).await {
@@ -172,17 +195,21 @@ pub async fn login(
     };
     let now = state.clock.now();
     if stored.user.locked_at(now) {
-        return again(
-            StatusCode::TOO_MANY_REQUESTS,
-            locked_message(&stored.user, now),
+        return retry_after(
+            again(
+                StatusCode::TOO_MANY_REQUESTS,
+                locked_message(&stored.user, now),
+            ),
+            lock_seconds(&stored.user, now),
         );
     }
     if !password::verify(&form.password, &stored.password_hash).await {
         state.admin.login_limiter.failed(ctx.ip);
         return match state.store.record_failed_login(stored.user.id).await {
-            Ok(user) if user.locked_at(now) => {
-                again(StatusCode::TOO_MANY_REQUESTS, locked_message(&user, now))
-            }
+            Ok(user) if user.locked_at(now) => retry_after(
+                again(StatusCode::TOO_MANY_REQUESTS, locked_message(&user, now)),
+                lock_seconds(&user, now),
+            ),
             Ok(_) => again(StatusCode::UNPROCESSABLE_ENTITY, WRONG.into()),
             Err(err) => AdminError::from(err).into_response(),
         };
@@ -380,14 +407,32 @@ pub struct TotpForm {
 #[utoipa::path(post, path = "/admin/login/totp", tag = "admin", security(()),
     responses((status = 303, description = "Signed in: a session cookie and a redirect"),
               (status = 403, description = "The form's security token or origin is wrong", content_type = "text/html"),
-              (status = 422, description = "Wrong code", content_type = "text/html"),
-              (status = 429, description = "The account is locked", content_type = "text/html")))]
+              (status = 422, description = "Wrong code, or a code used already", content_type = "text/html"),
+              (status = 429, description = "The account is locked, or too many failed sign-ins from this address (with Retry-After)", content_type = "text/html")))]
 pub async fn totp_submit(
     State(state): State<AppState>,
     headers: HeaderMap,
     PreLogin(ctx, form): PreLogin<TotpForm>,
 ) -> Response {
     let next = safe_next(form.next.as_deref());
+    // Wrong codes count against the address like wrong passwords: the code step must not be
+    // a way around the per-client limit.
+    if let Some(wait) = state.admin.login_limiter.blocked(ctx.ip) {
+        let minutes = wait.as_secs().div_ceil(60).max(1);
+        return retry_after(
+            totp_page(
+                &state,
+                &headers,
+                StatusCode::TOO_MANY_REQUESTS,
+                next,
+                Some(format!(
+                    "too many failed sign-ins from your address; try again in {minutes} minute{}",
+                    if minutes == 1 { "" } else { "s" }
+                )),
+            ),
+            wait.as_secs().max(1),
+        );
+    }
     let user = match pending_user(&state, &ctx).await {
         Ok(Some(u)) => u,
         Ok(None) => return see_other("/admin/login"),
@@ -395,12 +440,15 @@ pub async fn totp_submit(
     };
     let now = state.clock.now();
     if user.locked_at(now) {
-        return totp_page(
-            &state,
-            &headers,
-            StatusCode::TOO_MANY_REQUESTS,
-            next,
-            Some(locked_message(&user, now)),
+        return retry_after(
+            totp_page(
+                &state,
+                &headers,
+                StatusCode::TOO_MANY_REQUESTS,
+                next,
+                Some(locked_message(&user, now)),
+            ),
+            lock_seconds(&user, now),
         );
     }
     let stored = match state.store.find_user_by_email(&user.email).await {
@@ -408,19 +456,41 @@ pub async fn totp_submit(
         Ok(None) => return see_other("/admin/login"),
         Err(err) => return AdminError::from(err).into_response(),
     };
-    let ok = stored
+    let step = stored
         .totp_secret
         .as_deref()
-        .is_some_and(|secret| totp::verify(secret, &form.code, now.0.timestamp()));
-    if !ok {
+        .and_then(|secret| totp::verify_step(secret, &form.code, now.0.timestamp()));
+    // A right code counts once: its step must be later than the last one used, so a code
+    // read over a shoulder or replayed from a captured request signs nobody in.
+    let used_before = match step {
+        Some(step) => match state.store.claim_totp_step(user.id, step).await {
+            Ok(claimed) => !claimed,
+            Err(err) => return AdminError::from(err).into_response(),
+        },
+        None => false,
+    };
+    if step.is_none() || used_before {
         state.admin.login_limiter.failed(ctx.ip);
         return match state.store.record_failed_login(user.id).await {
-            Ok(u) if u.locked_at(now) => totp_page(
+            Ok(u) if u.locked_at(now) => retry_after(
+                totp_page(
+                    &state,
+                    &headers,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    next,
+                    Some(locked_message(&u, now)),
+                ),
+                lock_seconds(&u, now),
+            ),
+            Ok(_) if used_before => totp_page(
                 &state,
                 &headers,
-                StatusCode::TOO_MANY_REQUESTS,
+                StatusCode::UNPROCESSABLE_ENTITY,
                 next,
-                Some(locked_message(&u, now)),
+                Some(
+                    "this code was used already; wait for your authenticator app to show the next one and enter that"
+                        .into(),
+                ),
             ),
             Ok(_) => totp_page(
                 &state,

@@ -16,6 +16,7 @@ pub mod incidents;
 pub mod maintenances;
 pub mod monitors;
 pub mod notifications;
+pub mod settings;
 pub mod tokens;
 pub mod users;
 pub mod vendors;
@@ -82,6 +83,7 @@ const NAV: &[(&str, &str, &str, Access)] = &[
     ("users", "/admin/users", "Users", Access::Admin),
     ("tokens", "/admin/tokens", "Tokens", Access::Admin),
     ("audit", "/admin/audit", "Audit", Access::Admin),
+    ("settings", "/admin/settings", "Settings", Access::Admin),
     ("account", "/admin/account", "Account", Access::Everyone),
 ];
 
@@ -94,7 +96,7 @@ enum Access {
 impl Chrome {
     /// The frame of a page for a signed-in user; `current` is the navigation key of the
     /// screen (`dashboard`, `incidents`, `components`, `maintenances`, `monitors`, `vendors`,
-    /// `notifications`, `users`, `tokens`, `audit`, `account`).
+    /// `notifications`, `users`, `tokens`, `audit`, `settings`, `account`).
     pub fn new(
         state: &AppState,
         user: &CurrentUser,
@@ -105,7 +107,7 @@ impl Chrome {
         let admin = user.user.role.is_admin();
         Chrome {
             title: title.into(),
-            page_name: state.page.name.clone(),
+            page_name: state.page_name(),
             stylesheet: super::stylesheet_url(),
             csrf: user.csrf.clone(),
             signed_in: true,
@@ -162,6 +164,19 @@ const FLASHES: &[(&str, &str)] = &[
     ("others_signed_out", "Your other sessions are signed out."),
     ("user_updated", "The user is updated."),
     ("user_deleted", "The user is deleted."),
+    // Accounts (users.rs, account.rs):
+    (
+        "user_deactivated",
+        "The user is deactivated and signed out everywhere; they cannot sign in until reactivated.",
+    ),
+    (
+        "user_reactivated",
+        "The user is reactivated and may sign in again.",
+    ),
+    (
+        "session_ended",
+        "The session is ended: that browser is signed out.",
+    ),
     (
         "token_revoked",
         "The token is revoked; it stops working at once.",
@@ -269,6 +284,11 @@ const FLASHES: &[(&str, &str)] = &[
     ("maintenance_scheduled", "The maintenance is scheduled."),
     ("maintenance_saved", "The maintenance is saved."),
     ("maintenance_cancelled", "The maintenance is cancelled."),
+    // Page settings (settings.rs).
+    (
+        "settings_saved",
+        "The page settings are saved; the public page shows them within seconds.",
+    ),
 ];
 
 impl<S: Send + Sync> FromRequestParts<S> for Flash {

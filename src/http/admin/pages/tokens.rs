@@ -1,5 +1,10 @@
 //! API tokens (admin only): the list, creating one (its text shown once; only its hash is
 //! stored, as with `pharos token create`) and revoking one.
+//!
+//! Tokens belong to the installation, not to a user (`api_tokens` has no owner), so they
+//! outlive the account of whoever created them: deactivating or deleting that user does not
+//! revoke them. The list shows who created each token (the actor of its `token.created`
+//! event), so an admin can revoke a departing person's tokens by hand.
 
 use super::{html, when, Chrome, Flash};
 use crate::domain::TokenScope;
@@ -14,6 +19,8 @@ use serde::Deserialize;
 
 struct Row {
     name: String,
+    /// The actor that created it (`user:ops@example.com`, `cli`), when the log still has it.
+    created_by: Option<String>,
     scope: String,
     created: String,
     last_used: String,
@@ -35,12 +42,28 @@ async fn page(
     flash: Flash,
     issued: Option<(String, String)>,
 ) -> Result<Response, AdminError> {
+    // Who created each token, from the newest 500 `token.created` events (older tokens show
+    // no creator rather than costing a scan of the whole log).
+    let creators: std::collections::HashMap<String, String> = state
+        .store
+        .audit_log(
+            crate::store::AuditFilter {
+                kind: Some("token.created".into()),
+                ..Default::default()
+            },
+            500,
+        )
+        .await?
+        .into_iter()
+        .filter_map(|e| e.subject_id.map(|id| (id, e.actor)))
+        .collect();
     let mut tokens: Vec<Row> = state
         .store
         .list_tokens()
         .await?
         .into_iter()
         .map(|t| Row {
+            created_by: creators.get(&t.id.to_string()).cloned(),
             name: t.name,
             scope: t.scope.to_string(),
             created: when(&t.created_at),

@@ -1,6 +1,18 @@
-//! Users (admin only): the list, creating a user (its one-time password shown once), changing
-//! a role, disabling (which signs the user out everywhere) and resetting a password. An admin
-//! cannot demote or disable themself, so the last admin cannot lock everyone out by mistake.
+//! Users (admin only): the list (with each user's live sessions), creating a user (its
+//! one-time password shown once), changing a role, deactivating (which signs the user out
+//! everywhere at once) and reactivating, deleting (after a confirmation) and resetting a
+//! password (a temporary one, shown once, that must be replaced at the next sign-in).
+//!
+//! An admin cannot change the role of, deactivate or delete themself (checked here), and no
+//! change may leave users without an active admin (checked by the store, in the writing
+//! transaction, so two admins demoting each other at once cannot both succeed). A role change
+//! or deactivation takes effect on the user's next request: every request reads the user
+//! with its session. Deleting a user keeps the audit log as it was: events name their actor as
+//! `user:<email>` and carry the user as recorded, not a reference to the row.
+//!
+//! API tokens are not per user (they belong to the installation; `api_tokens` has no owner),
+//! so deactivating or deleting the admin who created one does not revoke it: the tokens page
+//! shows who created each one, for revoking by hand.
 
 use super::{html, when, Chrome, Flash};
 use crate::account::{password, NewUser, Role, User, UserPatch};
@@ -9,6 +21,7 @@ use crate::http::admin::pages::parse_id;
 use crate::http::admin::session::{see_other, CsrfForm, CurrentUser};
 use crate::http::admin::AdminError;
 use crate::http::AppState;
+use crate::store::StoreError;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -25,6 +38,19 @@ struct Row {
     totp: bool,
     created: String,
     is_me: bool,
+    /// Live sessions (signed-in browsers).
+    sessions: u64,
+    /// Waiting to replace a temporary password.
+    must_change: bool,
+    /// `actor=user:<email>`, url-encoded: the user's entries in the audit log.
+    audit_query: String,
+}
+
+/// A user about to be deleted: the confirmation box.
+struct Doomed {
+    id: String,
+    email: String,
+    name: String,
 }
 
 #[derive(Template)]
@@ -33,9 +59,19 @@ struct UsersPage {
     chrome: Chrome,
     users: Vec<Row>,
     roles: [&'static str; 3],
-    /// (email, password) just set, shown once.
-    issued: Option<(String, String)>,
+    /// (email, password, whether it is a reset's temporary one) just set, shown once.
+    issued: Option<(String, String, bool)>,
     error: Option<String>,
+    /// Deleting this user waits for the confirmation.
+    confirm_delete: Option<Doomed>,
+}
+
+/// What the page shows besides the list.
+#[derive(Default)]
+struct Extra {
+    issued: Option<(String, String, bool)>,
+    error: Option<String>,
+    confirm_delete: Option<Doomed>,
 }
 
 async fn page(
@@ -43,10 +79,17 @@ async fn page(
     user: &CurrentUser,
     status: StatusCode,
     flash: Flash,
-    issued: Option<(String, String)>,
-    error: Option<String>,
+    extra: Extra,
 ) -> Result<Response, AdminError> {
     let now = state.clock.now();
+    let idle = chrono::Duration::from_std(state.admin.settings.session_idle)
+        .unwrap_or(chrono::Duration::hours(12));
+    let counts: std::collections::HashMap<UserId, u64> = state
+        .store
+        .session_counts(crate::domain::Timestamp::from_datetime(now.0 - idle))
+        .await?
+        .into_iter()
+        .collect();
     let users = state
         .store
         .list_users()
@@ -55,12 +98,17 @@ async fn page(
         .map(|u: User| Row {
             id: u.id.to_string(),
             state: if u.disabled {
-                "disabled"
+                "deactivated"
             } else if u.locked_at(now) {
                 "locked"
             } else {
                 "active"
             },
+            sessions: counts.get(&u.id).copied().unwrap_or(0),
+            must_change: u.must_change_password,
+            audit_query: url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("actor", crate::events::Actor::user(&u.email).as_str())
+                .finish(),
             disabled: u.disabled,
             totp: u.totp_enabled,
             created: when(&u.created_at),
@@ -76,8 +124,9 @@ async fn page(
             chrome: Chrome::new(state, user, "Users", "users", flash),
             users,
             roles: Role::ALL.map(|r| r.as_str()),
-            issued,
-            error,
+            issued: extra.issued,
+            error: extra.error,
+            confirm_delete: extra.confirm_delete,
         },
     ))
 }
@@ -92,7 +141,7 @@ pub async fn list(
     flash: Flash,
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
-    page(&state, &user, StatusCode::OK, flash, None, None).await
+    page(&state, &user, StatusCode::OK, flash, Extra::default()).await
 }
 
 #[derive(Deserialize)]
@@ -137,10 +186,37 @@ pub async fn create(
         &user,
         StatusCode::OK,
         Flash::default(),
-        Some((created.email, secret)),
-        None,
+        Extra {
+            issued: Some((created.email, secret, false)),
+            ..Extra::default()
+        },
     )
     .await
+}
+
+/// A refusal the users page explains itself (the last admin, a taken email): the list again,
+/// with the message, at the error's status. Anything else is the error page.
+async fn refused(
+    state: &AppState,
+    user: &CurrentUser,
+    err: StoreError,
+) -> Result<Response, AdminError> {
+    match err {
+        StoreError::Conflict { message, .. } => {
+            page(
+                state,
+                user,
+                StatusCode::CONFLICT,
+                Flash::default(),
+                Extra {
+                    error: Some(message),
+                    ..Extra::default()
+                },
+            )
+            .await
+        }
+        other => Err(other.into()),
+    }
 }
 
 fn not_yourself(user: &CurrentUser, id: UserId, what: &str) -> Result<(), AdminError> {
@@ -177,8 +253,10 @@ pub async fn set_role(
         role: Some(role),
         ..Default::default()
     };
-    state.store.update_user(id, patch, &user.actor()).await?;
-    Ok(see_other("/admin/users?done=user_updated"))
+    match state.store.update_user(id, patch, &user.actor()).await {
+        Ok(_) => Ok(see_other("/admin/users?done=user_updated")),
+        Err(err) => refused(&state, &user, err).await,
+    }
 }
 
 #[derive(Deserialize)]
@@ -189,10 +267,10 @@ pub struct DisableForm {
 
 #[utoipa::path(post, path = "/admin/users/{id}/disable", tag = "admin", security(()),
     params(("id" = String, Path, description = "The user's id")),
-    responses((status = 303, description = "The user is disabled (and signed out everywhere) or enabled"),
+    responses((status = 303, description = "The user is deactivated (and signed out everywhere at once) or reactivated"),
               (status = 403, description = "Not an admin, or the form's security token is wrong", content_type = "text/html"),
               (status = 404, description = "No such user", content_type = "text/html"),
-              (status = 409, description = "Yourself", content_type = "text/html")))]
+              (status = 409, description = "Yourself, or the last active admin", content_type = "text/html")))]
 pub async fn set_disabled(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -200,13 +278,71 @@ pub async fn set_disabled(
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
     let id = parse_id("user", &id)?;
-    not_yourself(&user, id, "disable")?;
+    let deactivate = form.disabled == "true";
+    not_yourself(
+        &user,
+        id,
+        if deactivate {
+            "deactivate"
+        } else {
+            "reactivate"
+        },
+    )?;
     let patch = UserPatch {
-        disabled: Some(form.disabled == "true"),
+        disabled: Some(deactivate),
         ..Default::default()
     };
-    state.store.update_user(id, patch, &user.actor()).await?;
-    Ok(see_other("/admin/users?done=user_updated"))
+    match state.store.update_user(id, patch, &user.actor()).await {
+        Ok(_) if deactivate => Ok(see_other("/admin/users?done=user_deactivated")),
+        Ok(_) => Ok(see_other("/admin/users?done=user_reactivated")),
+        Err(err) => refused(&state, &user, err).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+#[utoipa::path(post, path = "/admin/users/{id}/delete", tag = "admin", security(()),
+    params(("id" = String, Path, description = "The user's id")),
+    responses((status = 200, description = "Without `confirm=yes`: the list with a box asking to confirm", content_type = "text/html"),
+              (status = 303, description = "The user is deleted with its sessions; the audit log keeps its entries"),
+              (status = 403, description = "Not an admin, or the form's security token is wrong", content_type = "text/html"),
+              (status = 404, description = "No such user", content_type = "text/html"),
+              (status = 409, description = "Yourself, or the last active admin", content_type = "text/html")))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CsrfForm(user, form): CsrfForm<DeleteForm>,
+) -> Result<Response, AdminError> {
+    user.require_admin()?;
+    let id: UserId = parse_id("user", &id)?;
+    not_yourself(&user, id, "delete")?;
+    if form.confirm != "yes" {
+        // A second step without JavaScript: the list again, with a box that confirms.
+        let doomed = state.store.get_user(id).await?;
+        return page(
+            &state,
+            &user,
+            StatusCode::OK,
+            Flash::default(),
+            Extra {
+                confirm_delete: Some(Doomed {
+                    id: doomed.id.to_string(),
+                    email: doomed.email,
+                    name: doomed.name,
+                }),
+                ..Extra::default()
+            },
+        )
+        .await;
+    }
+    match state.store.delete_user(id, &user.actor()).await {
+        Ok(()) => Ok(see_other("/admin/users?done=user_deleted")),
+        Err(err) => refused(&state, &user, err).await,
+    }
 }
 
 #[derive(Deserialize)]
@@ -214,9 +350,10 @@ pub struct Empty {}
 
 #[utoipa::path(post, path = "/admin/users/{id}/reset-password", tag = "admin", security(()),
     params(("id" = String, Path, description = "The user's id")),
-    responses((status = 200, description = "A new one-time password, shown once; the user is signed out everywhere", content_type = "text/html"),
+    responses((status = 200, description = "A temporary password, shown once: it signs in once, and the user must then choose a new one; the user is signed out everywhere", content_type = "text/html"),
               (status = 403, description = "Not an admin, or the form's security token is wrong", content_type = "text/html"),
-              (status = 404, description = "No such user", content_type = "text/html")))]
+              (status = 404, description = "No such user", content_type = "text/html"),
+              (status = 409, description = "Yourself: change your own password under Account", content_type = "text/html")))]
 pub async fn reset_password(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -224,22 +361,25 @@ pub async fn reset_password(
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
     let id = parse_id("user", &id)?;
+    if id == user.user.id {
+        return Err(AdminError::conflict(
+            "you cannot reset your own password here; change it under Account (it asks for the current one)",
+        ));
+    }
     let secret = password::generate();
     let hash = password::hash(&secret)
         .await
         .map_err(|e| AdminError::new(StatusCode::INTERNAL_SERVER_ERROR, e))?;
-    let keep = (id == user.user.id).then_some(user.session_id.as_str());
-    let changed = state
-        .store
-        .set_password(id, &hash, keep, &user.actor())
-        .await?;
+    let changed = state.store.reset_password(id, &hash, &user.actor()).await?;
     page(
         &state,
         &user,
         StatusCode::OK,
         Flash::default(),
-        Some((changed.email, secret)),
-        None,
+        Extra {
+            issued: Some((changed.email, secret, true)),
+            ..Extra::default()
+        },
     )
     .await
 }

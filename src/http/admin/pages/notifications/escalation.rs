@@ -2,6 +2,11 @@
 //! covering components, monitors and vendors) created, edited and deleted by admins, and the
 //! escalations running now, which any responder can acknowledge. Validation is the API's
 //! (`validate_policy`, the store's checks that the subjects exist and are covered once).
+//!
+//! A step's channels are ticked by name among the existing channels (the boxes carry their
+//! ids; an id that names no channel, say one deleted meanwhile, is refused with a message).
+//! The form offers [`MAX_STEPS`] steps without JavaScript: the first few open, the rest
+//! inside a `<details>` that opens by itself when they are in use.
 
 use super::{all, field, from_api, lines, Pairs};
 use crate::domain::{ComponentId, EscalationId, MonitorId, VendorId};
@@ -13,6 +18,7 @@ use crate::http::api_v1::valid_name;
 use crate::http::AppState;
 use crate::notify::escalation::{
     validate_policy, EscalationPolicy, EscalationState, EscalationStep, NewPolicy, PolicyPatch,
+    MAX_STEPS,
 };
 use crate::notify::record::Channel;
 use crate::store::StoreError;
@@ -23,8 +29,10 @@ use axum::response::Response;
 use serde::Deserialize;
 use std::collections::HashMap;
 
-/// Step rows the form offers (a policy may have fewer: empty rows are left out).
-const STEP_ROWS: usize = 5;
+/// Step rows the form offers, as many as a policy may have (empty rows are left out).
+const STEP_ROWS: usize = MAX_STEPS;
+/// Step rows shown open at least; the others wait inside "More steps".
+const OPEN_STEPS: usize = 3;
 
 struct ChannelChoice {
     id: String,
@@ -44,6 +52,8 @@ struct PolicyView {
     name: String,
     repeat: String,
     steps: Vec<StepView>,
+    /// Rows shown open: [`OPEN_STEPS`], or one more than the last row in use.
+    open_steps: usize,
     components: String,
     monitors: String,
     vendors: String,
@@ -65,10 +75,15 @@ impl PolicyView {
         monitors: &str,
         vendors: &str,
     ) -> PolicyView {
+        let in_use = steps
+            .iter()
+            .rposition(|(chosen, wait)| !chosen.is_empty() || !wait.trim().is_empty())
+            .map_or(0, |last| last + 1);
         PolicyView {
             id,
             name: name.to_string(),
             repeat: repeat.to_string(),
+            open_steps: (in_use + 1).clamp(OPEN_STEPS, STEP_ROWS.max(steps.len())),
             steps: (0..STEP_ROWS.max(steps.len()))
                 .map(|i| {
                     let (chosen, wait) = steps.get(i).cloned().unwrap_or_default();
@@ -269,7 +284,9 @@ async fn page(
     Ok(html(
         status,
         &EscalationPage {
-            chrome: Chrome::new(state, user, "Escalation", "notifications", flash),
+            // Its own navigation key: every role has the "Escalation" link (base.html), only
+            // admins the "Notifications" one.
+            chrome: Chrome::new(state, user, "Escalation", "escalation", flash),
             can_edit: user.user.role.is_admin(),
             can_acknowledge: user.user.role.can_respond(),
             policies: rows,
@@ -292,8 +309,13 @@ pub async fn show(
     page(&state, &user, StatusCode::OK, flash, None, None).await
 }
 
-/// The policy from the form, validated by the API's rules; vendors by id or slug.
-async fn policy_from(state: &AppState, pairs: &Pairs) -> Result<NewPolicy, AdminError> {
+/// The policy from the form, validated by the API's rules; channels among `channels` (the
+/// existing ones), vendors by id or slug.
+async fn policy_from(
+    state: &AppState,
+    pairs: &Pairs,
+    channels: &[Channel],
+) -> Result<NewPolicy, AdminError> {
     let name = valid_name("name", field(pairs, "name").to_string()).map_err(from_api)?;
     let repeat_text = field(pairs, "repeat").trim();
     let repeat = if repeat_text.is_empty() {
@@ -334,9 +356,16 @@ async fn policy_from(state: &AppState, pairs: &Pairs) -> Result<NewPolicy, Admin
         let channel_ids = chosen
             .iter()
             .map(|c| {
-                c.parse().map_err(|_| {
-                    AdminError::unprocessable(format!("step {n}: `{c}` is not a channel id"))
-                })
+                channels
+                    .iter()
+                    .find(|known| known.id.to_string() == *c)
+                    .map(|known| known.id)
+                    .ok_or_else(|| {
+                        AdminError::unprocessable(format!(
+                            "step {n}: there is no channel `{}` (it may have been deleted meanwhile); reload the page and tick channels from the list",
+                            c.chars().take(60).collect::<String>()
+                        ))
+                    })
             })
             .collect::<Result<_, _>>()?;
         steps.push(EscalationStep {
@@ -409,7 +438,8 @@ pub async fn create_policy(
     CsrfForm(user, pairs): CsrfForm<Pairs>,
 ) -> Result<Response, AdminError> {
     user.require_admin()?;
-    let result = match policy_from(&state, &pairs).await {
+    let channels = state.store.list_channels().await?;
+    let result = match policy_from(&state, &pairs, &channels).await {
         Ok(new) => match state.store.create_policy(new, &user.actor()).await {
             Ok(_) => {
                 return Ok(see_other(
@@ -420,7 +450,6 @@ pub async fn create_policy(
         },
         Err(err) => err,
     };
-    let channels = state.store.list_channels().await?;
     page(
         &state,
         &user,
@@ -479,7 +508,8 @@ pub async fn update_policy(
     user.require_admin()?;
     let id = parse_id("escalation policy", &id)?;
     state.store.get_policy(id).await?;
-    let result = match policy_from(&state, &pairs).await {
+    let channels = state.store.list_channels().await?;
+    let result = match policy_from(&state, &pairs, &channels).await {
         Ok(new) => {
             let patch = PolicyPatch {
                 name: Some(new.name),
@@ -500,7 +530,6 @@ pub async fn update_policy(
         }
         Err(err) => err,
     };
-    let channels = state.store.list_channels().await?;
     Ok(html(
         result.status,
         &PolicyPage {

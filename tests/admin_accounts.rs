@@ -1,0 +1,815 @@
+//! Account management in the admin UI, against the real server on 127.0.0.1 over SQLite and
+//! PostgreSQL (`both_backends!`): the forced password change after an admin reset (UI and
+//! `pharos user reset-password`, the real binary), deactivation ending sessions at once and
+//! refusing sign-in, role changes taking effect on the next request, deletion keeping the
+//! audit log readable, the last active admin, the list of one's sessions (two clients, one
+//! ended), and the escalation form's channels picked by name. Each part checks that the audit
+//! log names the acting user.
+//!
+//! Requests are made without following redirects and with cookies handled by hand, so each
+//! test sees exactly what a browser would be told.
+
+mod common;
+
+use common::admin::{add_user, csrf_of, form, set_cookie_with_header, PASSWORD};
+use common::app::TestApp;
+use common::process::{pharos, run};
+use pharos::account::Role;
+use pharos::store::{AuditFilter, Store};
+use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, LOCATION, USER_AGENT};
+use reqwest::StatusCode;
+use serde_json::json;
+
+const ADA: &str = "ada@example.com";
+const ROB: &str = "rob@example.com";
+const VIC: &str = "vic@example.com";
+const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+
+/// A browser against one base URL: its user agent and the cookies it holds.
+struct Browser {
+    base: String,
+    http: reqwest::Client,
+    agent: &'static str,
+    session: Option<String>,
+    prelogin: Option<String>,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Browser {
+        Browser::with_agent(app, FIREFOX)
+    }
+
+    fn with_agent(app: &TestApp, agent: &'static str) -> Browser {
+        Browser {
+            base: app.base.clone(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            agent,
+            session: None,
+            prelogin: None,
+        }
+    }
+
+    fn cookies(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(s) = &self.session {
+            parts.push(format!("pharos_session={s}"));
+        }
+        if let Some(p) = &self.prelogin {
+            parts.push(format!("pharos_csrf={p}"));
+        }
+        parts.join("; ")
+    }
+
+    fn remember(&mut self, headers: &HeaderMap) {
+        if let Some((v, _)) = set_cookie_with_header(headers, "pharos_csrf") {
+            self.prelogin = Some(v);
+        }
+        if let Some((v, _)) = set_cookie_with_header(headers, "pharos_session") {
+            self.session = (!v.is_empty()).then_some(v);
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> (StatusCode, String, String) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookies())
+            .header(USER_AGENT, self.agent)
+            .send()
+            .await
+            .expect("GET");
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        self.remember(&headers);
+        (status, location(&headers), resp.text().await.expect("body"))
+    }
+
+    async fn post(&mut self, path: &str, pairs: &[(&str, &str)]) -> (StatusCode, String, String) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookies())
+            .header(USER_AGENT, self.agent)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form(pairs))
+            .send()
+            .await
+            .expect("POST");
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        self.remember(&headers);
+        (status, location(&headers), resp.text().await.expect("body"))
+    }
+
+    /// Signs in; returns the status, the redirect and the page.
+    async fn sign_in(&mut self, email: &str, password: &str) -> (StatusCode, String, String) {
+        let (status, _, page) = self.get("/admin/login").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let csrf = csrf_of(&page);
+        self.post(
+            "/admin/login",
+            &[("csrf", &csrf), ("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    async fn signed_in(app: &TestApp, email: &str) -> Browser {
+        Browser::signed_in_with(app, email, FIREFOX).await
+    }
+
+    async fn signed_in_with(app: &TestApp, email: &str, agent: &'static str) -> Browser {
+        let mut b = Browser::with_agent(app, agent);
+        let (status, location, page) = b.sign_in(email, PASSWORD).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{email}: {page}");
+        assert_eq!(location, "/admin");
+        b
+    }
+
+    /// The CSRF token of the session, from `path` (a page every role may open).
+    async fn csrf_from(&mut self, path: &str) -> String {
+        let (status, _, page) = self.get(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {page}");
+        csrf_of(&page)
+    }
+
+    /// Posts a form of the signed-in session (its CSRF token taken from the account page).
+    async fn submit(&mut self, path: &str, pairs: &[(&str, &str)]) -> (StatusCode, String, String) {
+        let csrf = self.csrf_from("/admin/account").await;
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(pairs);
+        self.post(path, &all).await
+    }
+}
+
+fn location(headers: &HeaderMap) -> String {
+    headers
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+async fn user_id(app: &TestApp, email: &str) -> String {
+    app.store
+        .find_user_by_email(email)
+        .await
+        .expect("find")
+        .unwrap_or_else(|| panic!("{email} exists"))
+        .user
+        .id
+        .to_string()
+}
+
+/// The actors of the newest events of `kind`, newest first.
+async fn actors_of(app: &TestApp, kind: &str) -> Vec<String> {
+    app.store
+        .audit_log(
+            AuditFilter {
+                kind: Some(kind.into()),
+                ..Default::default()
+            },
+            50,
+        )
+        .await
+        .expect("audit log")
+        .into_iter()
+        .map(|e| e.actor)
+        .collect()
+}
+
+/// The text between `start` and the next `end` after it.
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let len = text[from..].find(end)?;
+    Some(&text[from..from + len])
+}
+
+/// Asserts the user is gated: pages go to the password form, changes are refused.
+async fn assert_gated(b: &mut Browser) {
+    for path in ["/admin", "/admin/incidents", "/admin/account"] {
+        let (status, location, page) = b.get(path).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{path}: {page}");
+        assert_eq!(location, "/admin/account/password", "{path}");
+    }
+    let (status, _, page) = b.get("/admin/account/password").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Choose a new password"), "{page}");
+    assert!(
+        !page.contains(r#"name="current""#),
+        "the temporary password is not asked again: {page}"
+    );
+    let csrf = csrf_of(&page);
+    let (status, _, page) = b
+        .post("/admin/account/totp/start", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    assert!(page.contains("choose a new one"), "{page}");
+}
+
+/// Chooses `new` on the forced form: refused while it is the temporary one.
+async fn choose_password(b: &mut Browser, temporary: &str, new: &str) {
+    let csrf = b.csrf_from("/admin/account/password").await;
+    let (status, _, page) = b
+        .post(
+            "/admin/account/password",
+            &[("csrf", &csrf), ("new", temporary), ("new2", temporary)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("temporary password"), "{page}");
+    let (status, location, page) = b
+        .post(
+            "/admin/account/password",
+            &[("csrf", &csrf), ("new", new), ("new2", new)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert_eq!(location, "/admin/account?done=password_changed");
+    let (status, _, page) = b.get("/admin").await;
+    assert_eq!(status, StatusCode::OK, "free to go on: {page}");
+    let (_, location, _) = b.get("/admin/account/password").await;
+    assert_eq!(location, "/admin/account", "nothing left to choose");
+}
+
+/// The temporary password signed in once: a second sign-in with it is refused, clearly.
+async fn assert_spent(app: &TestApp, email: &str, temporary: &str) {
+    let (status, _, page) = Browser::new(app).sign_in(email, temporary).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{page}");
+    assert!(page.contains("already been used to sign in once"), "{page}");
+}
+
+// ---- forced password change -----------------------------------------------------------
+
+async fn forced_change_after_ui_reset_body(app: TestApp) {
+    add_user(app.store.as_ref(), ADA, Role::Admin).await;
+    add_user(app.store.as_ref(), ROB, Role::Responder).await;
+    let rob_id = user_id(&app, ROB).await;
+    let mut ada = Browser::signed_in(&app, ADA).await;
+    let mut rob_before = Browser::signed_in(&app, ROB).await;
+
+    // An admin cannot reset their own password here (Account asks for the current one).
+    let ada_id = user_id(&app, ADA).await;
+    let (status, _, page) = ada
+        .submit(&format!("/admin/users/{ada_id}/reset-password"), &[])
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{page}");
+
+    let (status, _, page) = ada
+        .submit(&format!("/admin/users/{rob_id}/reset-password"), &[])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("signs in once"), "{page}");
+    let temporary = between(&page, r#"id="issued-password">"#, "<")
+        .expect("the temporary password is shown once")
+        .to_string();
+
+    // Rob's open session ended at the reset; the old password no longer works.
+    let (status, location, _) = rob_before.get("/admin").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.starts_with("/admin/login"), "{location}");
+    let (status, _, _) = Browser::new(&app).sign_in(ROB, PASSWORD).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The users screen says a new password is awaited.
+    let (_, _, users) = ada.get("/admin/users").await;
+    assert!(users.contains("must choose a new password"), "{users}");
+
+    // The temporary password signs in, to the password form only, and only once.
+    let mut rob = Browser::new(&app);
+    let (status, location, page) = rob.sign_in(ROB, &temporary).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert_eq!(location, "/admin");
+    assert_gated(&mut rob).await;
+    assert_spent(&app, ROB, &temporary).await;
+    choose_password(&mut rob, &temporary, "a brand new passphrase of rob").await;
+    let (status, _, _) = Browser::new(&app)
+        .sign_in(ROB, "a brand new passphrase of rob")
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // The audit log names who reset and who chose.
+    assert_eq!(
+        actors_of(&app, "user.password_changed").await,
+        ["user:rob@example.com", "user:ada@example.com"]
+    );
+    let (_, _, audit) = ada.get("/admin/audit?kind=user.password_changed").await;
+    assert!(
+        audit.contains("user:ada@example.com") && audit.contains("user:rob@example.com"),
+        "{audit}"
+    );
+    app.stop().await;
+}
+both_backends!(
+    forced_change_after_ui_reset,
+    forced_change_after_ui_reset_body
+);
+
+async fn forced_change_after_cli_reset_body(app: TestApp) {
+    add_user(app.store.as_ref(), ADA, Role::Admin).await;
+    add_user(app.store.as_ref(), VIC, Role::Viewer).await;
+    let mut vic_before = Browser::signed_in(&app, VIC).await;
+    const TEMPORARY: &str = "temporary from the command line";
+    let url = app.database_url.clone();
+    let dir = app.dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        run(pharos(&dir)
+            .args(["user", "reset-password", VIC, "--database-url", &url])
+            .args(["--data-dir", "cli-data"])
+            .env("PHAROS_USER_PASSWORD", TEMPORARY))
+    })
+    .await
+    .expect("the CLI ran");
+    out.assert_success("user reset-password");
+    assert!(out.stderr.contains("choose a new password"), "{out}");
+
+    let (status, location, _) = vic_before.get("/admin").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        location.starts_with("/admin/login"),
+        "signed out: {location}"
+    );
+    let mut vic = Browser::new(&app);
+    let (status, _, page) = vic.sign_in(VIC, TEMPORARY).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert_gated(&mut vic).await;
+    assert_spent(&app, VIC, TEMPORARY).await;
+    choose_password(&mut vic, TEMPORARY, "vic chose this one herself").await;
+    assert_eq!(
+        actors_of(&app, "user.password_changed").await,
+        ["user:vic@example.com", "cli"]
+    );
+    app.stop().await;
+}
+both_backends!(
+    forced_change_after_cli_reset,
+    forced_change_after_cli_reset_body
+);
+
+// ---- deactivation, roles, deletion ----------------------------------------------------
+
+async fn deactivate_roles_and_delete_body(app: TestApp) {
+    add_user(app.store.as_ref(), ADA, Role::Admin).await;
+    add_user(app.store.as_ref(), ROB, Role::Responder).await;
+    let rob_id = user_id(&app, ROB).await;
+    let mut ada = Browser::signed_in(&app, ADA).await;
+    let mut rob = Browser::signed_in(&app, ROB).await;
+    let rob_csrf = rob.csrf_from("/admin/account").await;
+
+    // Deactivation: rob's open session stops working at once, sign-in is refused clearly.
+    let (status, location, page) = ada
+        .submit(
+            &format!("/admin/users/{rob_id}/disable"),
+            &[("disabled", "true")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert_eq!(location, "/admin/users?done=user_deactivated");
+    let (status, location, _) = rob.get("/admin").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.starts_with("/admin/login"), "{location}");
+    let (status, _, _) = rob
+        .post("/admin/logout-everywhere", &[("csrf", &rob_csrf)])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the old session cannot post");
+    let (status, _, page) = Browser::new(&app).sign_in(ROB, PASSWORD).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    assert!(page.contains("disabled"), "{page}");
+    let (_, _, users) = ada.get("/admin/users").await;
+    assert!(users.contains("deactivated"), "{users}");
+    assert!(users.contains("Reactivate"), "{users}");
+    assert_eq!(
+        actors_of(&app, "user.updated").await,
+        ["user:ada@example.com"]
+    );
+
+    // Reactivation: rob may sign in again.
+    let (status, location, _) = ada
+        .submit(
+            &format!("/admin/users/{rob_id}/disable"),
+            &[("disabled", "false")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, "/admin/users?done=user_reactivated");
+    let mut rob = Browser::signed_in(&app, ROB).await;
+
+    // A role change takes effect on rob's next request.
+    let (status, _, _) = rob.get("/admin/users").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a responder");
+    let (status, _, _) = ada
+        .submit(&format!("/admin/users/{rob_id}/role"), &[("role", "admin")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, _) = rob.get("/admin/users").await;
+    assert_eq!(status, StatusCode::OK, "an admin now, in the same session");
+    let (status, _, _) = ada
+        .submit(
+            &format!("/admin/users/{rob_id}/role"),
+            &[("role", "viewer")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, _) = rob.get("/admin/users").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a viewer now");
+    let (status, _, page) = rob.submit("/admin/account/totp/start", &[]).await;
+    assert_eq!(status, StatusCode::OK, "own account still works: {page}");
+
+    // Deletion asks first, then ends rob's session and account; the log keeps rob's name.
+    let (status, _, page) = ada
+        .submit(&format!("/admin/users/{rob_id}/delete"), &[])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Delete rob@example.com"), "{page}");
+    assert!(app.store.find_user_by_email(ROB).await.unwrap().is_some());
+    let (status, location, page) = ada
+        .submit(
+            &format!("/admin/users/{rob_id}/delete"),
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert_eq!(location, "/admin/users?done=user_deleted");
+    assert!(app.store.find_user_by_email(ROB).await.unwrap().is_none());
+    let (status, location, _) = rob.get("/admin").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.starts_with("/admin/login"), "{location}");
+    let (status, _, _) = Browser::new(&app).sign_in(ROB, PASSWORD).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        actors_of(&app, "user.deleted").await,
+        ["user:ada@example.com"]
+    );
+    let (_, _, audit) = ada.get("/admin/audit?actor=user:rob@example.com").await;
+    assert!(
+        audit.contains("user.signed_in") && audit.contains("user:rob@example.com"),
+        "a deleted user's past entries still name them: {audit}"
+    );
+    let (_, _, audit) = ada.get("/admin/audit?kind=user.deleted").await;
+    assert!(
+        audit.contains("rob@example.com") && audit.contains("user:ada@example.com"),
+        "{audit}"
+    );
+
+    // Oneself: no deactivating, deleting or changing one's own role.
+    let ada_id = user_id(&app, ADA).await;
+    for (path, pairs) in [
+        ("disable", vec![("disabled", "true")]),
+        ("delete", vec![("confirm", "yes")]),
+        ("role", vec![("role", "viewer")]),
+    ] {
+        let (status, _, page) = ada
+            .submit(&format!("/admin/users/{ada_id}/{path}"), &pairs)
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{path}: {page}");
+        assert!(page.contains("yourself"), "{page}");
+    }
+    // And a viewer may do none of it.
+    add_user(app.store.as_ref(), VIC, Role::Viewer).await;
+    let mut vic = Browser::signed_in(&app, VIC).await;
+    let (status, _, _) = vic
+        .submit(
+            &format!("/admin/users/{ada_id}/disable"),
+            &[("disabled", "true")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    app.stop().await;
+}
+both_backends!(
+    deactivate_roles_and_delete,
+    deactivate_roles_and_delete_body
+);
+
+async fn the_last_active_admin_stays_body(app: TestApp) {
+    add_user(app.store.as_ref(), ADA, Role::Admin).await;
+    add_user(app.store.as_ref(), "bob@example.com", Role::Admin).await;
+    add_user(app.store.as_ref(), VIC, Role::Viewer).await;
+    let ada_id = user_id(&app, ADA).await;
+    let bob_id = user_id(&app, "bob@example.com").await;
+    let mut ada = Browser::signed_in(&app, ADA).await;
+    let mut bob = Browser::signed_in(&app, "bob@example.com").await;
+    let ada_csrf = ada.csrf_from("/admin/account").await;
+    let bob_csrf = bob.csrf_from("/admin/account").await;
+
+    // Two admins deactivate each other at the same moment: one wins, one admin is left.
+    let ada_path = format!("/admin/users/{bob_id}/disable");
+    let bob_path = format!("/admin/users/{ada_id}/disable");
+    let ada_form = [("csrf", ada_csrf.as_str()), ("disabled", "true")];
+    let bob_form = [("csrf", bob_csrf.as_str()), ("disabled", "true")];
+    let ((a, _, a_page), (b, _, b_page)) = tokio::join!(
+        ada.post(&ada_path, &ada_form),
+        bob.post(&bob_path, &bob_form),
+    );
+    let won = [a, b]
+        .iter()
+        .filter(|s| **s == StatusCode::SEE_OTHER)
+        .count();
+    assert_eq!(won, 1, "exactly one wins: {a} {a_page}\n{b} {b_page}");
+    let (loser, page) = if a == StatusCode::SEE_OTHER {
+        (b, b_page)
+    } else {
+        (a, a_page)
+    };
+    // The loser's request either saw the winner's change at the store (the last admin) or,
+    // coming later, was no longer an admin's request at all.
+    assert!(
+        (loser == StatusCode::CONFLICT && page.contains("last active admin"))
+            || loser == StatusCode::FORBIDDEN,
+        "{loser}: {page}"
+    );
+    let active_admins = app
+        .store
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|u| u.role == Role::Admin && !u.disabled)
+        .count();
+    assert_eq!(active_admins, 1);
+    app.stop().await;
+}
+both_backends!(
+    the_last_active_admin_stays,
+    the_last_active_admin_stays_body
+);
+
+// ---- where you are signed in ----------------------------------------------------------
+
+/// The handle of the session in the account page's list whose entry contains `marker`.
+fn session_handle(page: &str, marker: &str) -> String {
+    let entry = page
+        .split(r#"<li class="session">"#)
+        .skip(1)
+        .find(|entry| entry.contains(marker))
+        .unwrap_or_else(|| panic!("no session entry with {marker}: {page}"));
+    between(entry, r#"name="session" value=""#, "\"")
+        .expect("a handle")
+        .to_string()
+}
+
+async fn sessions_listed_and_ended_body(app: TestApp) {
+    add_user(app.store.as_ref(), ADA, Role::Admin).await;
+    let mut laptop = Browser::signed_in_with(&app, ADA, FIREFOX).await;
+    let mut phone = Browser::signed_in_with(&app, ADA, IPHONE).await;
+
+    let (status, _, page) = laptop.get("/admin/account").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page.matches(r#"<li class="session">"#).count(), 2, "{page}");
+    assert!(page.contains("Firefox on Linux"), "{page}");
+    assert!(page.contains("Safari on iOS"), "{page}");
+    assert!(page.contains("from 127.0.0.1"), "{page}");
+    let here = session_handle(&page, "(this browser)");
+    let there = session_handle(&page, "Safari on iOS");
+    assert_ne!(here, there);
+    assert_eq!(
+        session_handle(&page, "Firefox on Linux"),
+        here,
+        "the laptop is this browser"
+    );
+    let (_, _, users) = laptop.get("/admin/users").await;
+    assert!(users.contains(r#"<td class="sessions">2</td>"#), "{users}");
+
+    // Ending the phone's session signs the phone out; the laptop goes on.
+    let csrf = csrf_of(&page);
+    let (status, location, page) = laptop
+        .post(
+            "/admin/account/sessions/end",
+            &[("csrf", &csrf), ("session", &there)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert_eq!(location, "/admin/account?done=session_ended");
+    let (status, location, _) = phone.get("/admin").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.starts_with("/admin/login"), "{location}");
+    let (status, _, page) = laptop.get("/admin/account").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page.matches(r#"<li class="session">"#).count(), 1, "{page}");
+    let (_, _, users) = laptop.get("/admin/users").await;
+    assert!(users.contains(r#"<td class="sessions">1</td>"#), "{users}");
+    assert_eq!(
+        actors_of(&app, "user.signed_out").await,
+        ["user:ada@example.com"]
+    );
+
+    // A handle that is not one of ours (ended, or made up) is a 404; nothing changes.
+    for handle in [there.as_str(), "0123456789abcdef", "short"] {
+        let (status, _, _) = laptop
+            .post(
+                "/admin/account/sessions/end",
+                &[("csrf", &csrf), ("session", handle)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{handle}");
+    }
+    // Someone else's session cannot be ended from one's own page.
+    add_user(app.store.as_ref(), VIC, Role::Viewer).await;
+    let mut vic = Browser::signed_in(&app, VIC).await;
+    let (_, _, vic_page) = vic.get("/admin/account").await;
+    let vic_handle = session_handle(&vic_page, "(this browser)");
+    let (status, _, _) = laptop
+        .post(
+            "/admin/account/sessions/end",
+            &[("csrf", &csrf), ("session", &vic_handle)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(vic.get("/admin").await.0, StatusCode::OK);
+
+    // Without the form's token nothing ends.
+    let (status, _, _) = laptop
+        .post("/admin/account/sessions/end", &[("session", &here)])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Ending this browser's own session is signing out here.
+    let (status, location, _) = laptop
+        .post(
+            "/admin/account/sessions/end",
+            &[("csrf", &csrf), ("session", &here)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, "/admin/login?done=signed_out");
+    assert!(laptop.session.is_none(), "the cookie is cleared");
+    app.stop().await;
+}
+both_backends!(sessions_listed_and_ended, sessions_listed_and_ended_body);
+
+// ---- escalation policy form -----------------------------------------------------------
+
+async fn channel(app: &TestApp, name: &str) -> String {
+    let (status, body) = app
+        .call_as(
+            &app.admin_token,
+            reqwest::Method::POST,
+            "/api/v1/channels",
+            Some(json!({
+                "name": name,
+                "target": {"type": "webhook", "url": "http://127.0.0.1:9/hook"},
+                "events": ["incident.*"],
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["id"].as_str().expect("id").to_string()
+}
+
+/// The value of the step's checkbox labelled `name` on the policy form.
+fn checkbox_value(page: &str, step: usize, name: &str) -> String {
+    let marker = format!(r#"name="step{step}_channel" value=""#);
+    page.split(&marker)
+        .skip(1)
+        .find_map(|rest| {
+            let (value, after) = rest.split_once('"')?;
+            let label = between(after, ">", "</label>")?.trim();
+            (label == name).then(|| value.to_string())
+        })
+        .unwrap_or_else(|| panic!("no step {step} checkbox labelled {name}: {page}"))
+}
+
+async fn escalation_form_body(app: TestApp) {
+    add_user(app.store.as_ref(), ADA, Role::Admin).await;
+    add_user(app.store.as_ref(), ROB, Role::Responder).await;
+    add_user(app.store.as_ref(), VIC, Role::Viewer).await;
+    let pager = channel(&app, "Pager").await;
+    let chat = channel(&app, "Team chat").await;
+    let (status, body) = app.post("/api/v1/components", json!({"name": "API"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let api = body["id"].as_str().expect("id").to_string();
+
+    // Every role has the navigation link; only admins get the form.
+    for email in [ROB, VIC] {
+        let mut b = Browser::signed_in(&app, email).await;
+        let (_, _, dashboard) = b.get("/admin").await;
+        assert!(
+            dashboard.contains(r#"href="/admin/notifications/escalation""#),
+            "{email}: {dashboard}"
+        );
+        let (status, _, page) = b.get("/admin/notifications/escalation").await;
+        assert_eq!(status, StatusCode::OK, "{email}: {page}");
+        assert!(
+            page.contains("Policies") && !page.contains("New policy"),
+            "{page}"
+        );
+    }
+    let mut ada = Browser::signed_in(&app, ADA).await;
+    let (status, _, page) = ada.get("/admin/notifications/escalation").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(r#"aria-current="page">Escalation"#), "{page}");
+    assert!(page.contains("step10_channel"), "ten steps offered: {page}");
+    assert!(!page.contains("step11_channel"), "{page}");
+    assert!(page.contains("<details"), "later steps fold away: {page}");
+    // Picked by the names shown.
+    let step1 = checkbox_value(&page, 1, "Pager");
+    let step2 = checkbox_value(&page, 2, "Team chat");
+    let step7 = checkbox_value(&page, 7, "Pager");
+    assert_eq!(
+        (step1.as_str(), step2.as_str()),
+        (pager.as_str(), chat.as_str())
+    );
+    let csrf = csrf_of(&page);
+
+    // An unknown channel (deleted meanwhile, or made up) is refused; nothing is stored.
+    let ghost = uuid_like();
+    let (status, _, page) = ada
+        .post(
+            "/admin/notifications/escalation/policies",
+            &[
+                ("csrf", &csrf),
+                ("name", "Ghostly"),
+                ("step1_channel", &ghost),
+                ("step1_wait", "5"),
+                ("components", &api),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("there is no channel"), "{page}");
+    assert!(
+        page.contains(r#"value="Ghostly""#),
+        "the typed name is kept: {page}"
+    );
+    assert!(app.store.list_policies().await.unwrap().is_empty());
+
+    let (status, location, page) = ada
+        .post(
+            "/admin/notifications/escalation/policies",
+            &[
+                ("csrf", &csrf),
+                ("name", "API on call"),
+                ("step1_channel", &step1),
+                ("step1_wait", "5"),
+                ("step2_channel", &step2),
+                ("step2_channel", &step1),
+                ("step2_wait", "10"),
+                ("step7_channel", &step7),
+                ("step7_wait", "15"),
+                ("components", &api),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert!(location.ends_with("done=policy_created"), "{location}");
+    let policies = app.store.list_policies().await.unwrap();
+    assert_eq!(policies.len(), 1);
+    let steps: Vec<(Vec<String>, u32)> = policies[0]
+        .steps
+        .iter()
+        .map(|s| {
+            let mut ids: Vec<String> = s.channel_ids.iter().map(|c| c.to_string()).collect();
+            ids.sort();
+            (ids, s.wait_seconds)
+        })
+        .collect();
+    let mut both = vec![pager.clone(), chat.clone()];
+    both.sort();
+    assert_eq!(
+        steps,
+        vec![
+            (vec![pager.clone()], 300),
+            (both, 600),
+            (vec![pager.clone()], 900)
+        ],
+        "empty rows between are left out"
+    );
+    assert_eq!(
+        actors_of(&app, "escalation_policy.created").await,
+        ["user:ada@example.com"]
+    );
+
+    // The policy's page ticks what is stored, by name, and opens the steps in use.
+    let id = policies[0].id.to_string();
+    let (status, _, page) = ada
+        .get(&format!("/admin/notifications/escalation/policies/{id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(&format!(
+            r#"name="step3_channel" value="{pager}" checked> Pager"#
+        )),
+        "{page}"
+    );
+    // A responder may not post the form.
+    let mut rob = Browser::signed_in(&app, ROB).await;
+    let (status, _, _) = rob
+        .submit(
+            "/admin/notifications/escalation/policies",
+            &[
+                ("name", "Mine"),
+                ("step1_channel", &pager),
+                ("components", &api),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    app.stop().await;
+}
+both_backends!(escalation_form, escalation_form_body);
+
+/// A well-formed id that names no channel.
+fn uuid_like() -> String {
+    "01890a5d-ac96-774b-bcce-b302099a8057".into()
+}
