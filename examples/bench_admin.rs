@@ -5,7 +5,8 @@
 //! monitor list (first page and filtered pages) sequentially and with a little concurrency,
 //! and prints a Markdown report on stdout (progress on stderr): client-side latency
 //! (p50/p95/p99/max, on 127.0.0.1), the server's own `pharos_http_request_duration_seconds`
-//! quantiles per route, and Pharos's RSS.
+//! quantiles per route, Pharos's RSS and, on PostgreSQL, the size of the seeded `monitors`
+//! table (every stored result used to bloat it).
 //!
 //! ```text
 //! cargo run --release --example bench_admin -- [--quick] [--postgres] [--requests N]
@@ -160,7 +161,7 @@ fn with_database(url: &str, name: &str) -> String {
 async fn run(args: &Args, bin: &Path, work: &Path, db_url: &str) -> anyhow::Result<()> {
     let requests = args.requests.unwrap_or(if args.quick { 60 } else { 300 });
     let seeded = Instant::now();
-    seed(args, db_url).await?;
+    let monitors_bytes = seed(args, db_url).await?;
     let seed_secs = seeded.elapsed().as_secs_f64();
     progress(format!("seeded in {seed_secs:.1} s"));
 
@@ -287,6 +288,12 @@ async fn run(args: &Args, bin: &Path, work: &Path, db_url: &str) -> anyhow::Resu
         args.incidents,
         args.incidents / 10
     );
+    if let Some(bytes) = monitors_bytes {
+        println!(
+            "- the `monitors` table after seeding and VACUUM: {:.1} MB with its indexes",
+            bytes as f64 / 1e6
+        );
+    }
     println!(
         "- requests: {requests} per page sequentially, then {requests} with {} in flight, signed in as an admin, measured at the client on 127.0.0.1 (whole response read), after one warm-up request each",
         args.concurrency
@@ -382,7 +389,9 @@ fn check_of(i: usize) -> Check {
     serde_json::from_value(value).expect("check")
 }
 
-async fn seed(args: &Args, db_url: &str) -> anyhow::Result<()> {
+/// Seeds the store; on PostgreSQL, returns the size of the `monitors` table (with its indexes
+/// and TOAST) after `VACUUM ANALYZE`, which every stored result used to bloat.
+async fn seed(args: &Args, db_url: &str) -> anyhow::Result<Option<i64>> {
     let store: Arc<dyn Store> = Arc::new(
         SqlStore::open(&ConnectOptions::new(db_url), Arc::new(SystemClock))
             .await
@@ -634,9 +643,13 @@ async fn seed(args: &Args, db_url: &str) -> anyhow::Result<()> {
             .await
             .context("connecting to the seeded database")?;
         conn.execute("VACUUM ANALYZE").await?;
+        let (bytes,): (i64,) = sqlx::query_as("SELECT pg_total_relation_size('monitors')")
+            .fetch_one(&mut conn)
+            .await?;
         conn.close().await?;
+        return Ok(Some(bytes));
     }
-    Ok(())
+    Ok(None)
 }
 
 // ---- the server -----------------------------------------------------------------------------

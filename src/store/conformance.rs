@@ -78,6 +78,7 @@ macro_rules! store_conformance_checks {
                 recording_checks_twice_stores_them_once,
                 monitor_listing_filters_and_orders,
                 uptime_24h_of_a_page,
+                a_batch_keeps_each_monitors_newest_result,
                 reconcile_config,
                 reconcile_monitors,
                 vendors_crud,

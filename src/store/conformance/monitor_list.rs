@@ -2,6 +2,7 @@
 //! by state, kind and text (name or tag, any case, `%` and `_` taken literally), orders
 //! running monitors by health (down first) and paused ones last, pages with a total;
 //! [`Store::uptime_24h`] agrees with the raw results before and after they are rolled up;
+//! [`Store::record_checks`] leaves each monitor its newest result of a batch, whatever the order;
 //! [`Store::last_transition`] returns the newest verdict's evidence.
 
 use crate::clock::{Clock, ManualClock};
@@ -323,4 +324,65 @@ pub async fn uptime_24h_of_a_page(store: &dyn Store, _clock: &ManualClock) {
     assert!(close(got[&a], expected(a, first_hour)), "{got:?}");
     assert!(close(got[&b], expected(b, first_hour)), "{got:?}");
     assert!(store.uptime_24h(&[], now).await.expect("empty").is_empty());
+}
+
+/// A batch with several results per monitor, out of order: each monitor keeps its newest
+/// result's time, outcome, message and memory (not the batch's last), every result is stored,
+/// and a later batch with an older result stores it without moving the monitor back.
+pub async fn a_batch_keeps_each_monitors_newest_result(store: &dyn Store, _clock: &ManualClock) {
+    let a = monitor(store, "a", "http", &[], false).await;
+    let b = monitor(store, "b", "tcp", &[], false).await;
+    let timings = Timings {
+        total_ms: 10.0,
+        ..Timings::default()
+    };
+    let item = |id: MonitorId, at: &str, up: bool, message: &str| {
+        let report = if up {
+            ProbeReport::up(message, timings.clone())
+        } else {
+            ProbeReport::down(ErrorClass::Connect, message, timings.clone())
+        };
+        RecordedCheck {
+            record: CheckRecord::new(id, ts(at), report),
+            // A memory that says which result it followed.
+            memory: Memory {
+                health_since: Some(ts(at)),
+                ..Memory::default()
+            },
+        }
+    };
+    store
+        .record_checks(&[
+            item(a, "2026-03-02T10:00:00Z", true, "a first"),
+            item(b, "2026-03-02T10:05:00Z", false, "b only"),
+            item(a, "2026-03-02T10:20:00Z", false, "a newest"),
+            item(a, "2026-03-02T10:10:00Z", true, "a older, sent last"),
+        ])
+        .await
+        .expect("record");
+    let got = store.get_monitor(a).await.expect("a");
+    assert_eq!(got.last_checked_at, Some(ts("2026-03-02T10:20:00Z")));
+    assert_eq!(got.last_outcome, Some(Outcome::Down));
+    assert_eq!(got.last_message.as_deref(), Some("a newest"));
+    assert_eq!(got.memory.health_since, Some(ts("2026-03-02T10:20:00Z")));
+    let got = store.get_monitor(b).await.expect("b");
+    assert_eq!(got.last_checked_at, Some(ts("2026-03-02T10:05:00Z")));
+    assert_eq!(got.last_message.as_deref(), Some("b only"));
+    let stored: Vec<String> = store
+        .recent_checks(a, 10)
+        .await
+        .expect("results")
+        .into_iter()
+        .map(|r| r.message)
+        .collect();
+    assert_eq!(stored, ["a newest", "a older, sent last", "a first"]);
+
+    store
+        .record_checks(&[item(a, "2026-03-02T10:15:00Z", true, "a late")])
+        .await
+        .expect("record late");
+    let got = store.get_monitor(a).await.expect("a");
+    assert_eq!(got.last_message.as_deref(), Some("a newest"));
+    assert_eq!(got.memory.health_since, Some(ts("2026-03-02T10:20:00Z")));
+    assert_eq!(store.recent_checks(a, 10).await.expect("results").len(), 4);
 }
