@@ -315,6 +315,13 @@ impl SqlStore {
                         // A write waits this long for another process's lock (a backup, the
                         // CLI) before it fails with a 503: as long as for a free connection.
                         conn.execute("PRAGMA busy_timeout = 3000").await?;
+                    } else {
+                        // Pharos's statements read a few rows by index; a parallel worker's
+                        // start-up (8-14 ms, measured on the admin monitor list's uptime query)
+                        // costs far more than it could save, and the plans that chose one were
+                        // custom plans of statements that are fast without.
+                        use sqlx::Executor;
+                        conn.execute("SET max_parallel_workers_per_gather = 0").await?;
                     }
                     Ok(())
                 })
