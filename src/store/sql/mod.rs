@@ -321,7 +321,8 @@ impl SqlStore {
                         // costs far more than it could save, and the plans that chose one were
                         // custom plans of statements that are fast without.
                         use sqlx::Executor;
-                        conn.execute("SET max_parallel_workers_per_gather = 0").await?;
+                        conn.execute("SET max_parallel_workers_per_gather = 0")
+                            .await?;
                     }
                     Ok(())
                 })
