@@ -104,6 +104,7 @@ fn page() -> PageInfo {
         footer_links: Vec::new(),
         footer_text: None,
         vendors_public: false,
+        updated_at: None,
     }
 }
 

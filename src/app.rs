@@ -10,7 +10,7 @@ use crate::config::{redact_url, Config};
 use crate::events::Actor;
 use crate::http::{self, auth::FailureLimiter, AppState};
 use crate::monitor::scheduler::Scheduler;
-use crate::notify::message::PageContext;
+use crate::notify::message::LivePage;
 use crate::notify::worker::Notifier;
 use crate::snapshot::projector::{self, Projector};
 use crate::snapshot::{PageInfo, PublicState, Snapshot, SnapshotCell};
@@ -163,7 +163,7 @@ impl App {
         let snapshot_file = config.data_dir.join("snapshot.json");
         let initial = projector::load(&snapshot_file)
             .map(|mut s| {
-                s.page = PageInfo::from_settings(&page_settings.merged(&s.page.as_stored()));
+                s.page = PageInfo::from_stored(&page_settings, &s.page.as_stored());
                 s
             })
             .unwrap_or_else(|| {
@@ -216,12 +216,14 @@ impl App {
         let scheduler = scheduler.with_limits(config.check_limits);
         let (poller, vendors) = Poller::new(store.clone(), clock.clone(), &config.vendors);
         let (notifier, notifications) = if config.notifications.enabled {
-            // The page's name as shown now: the configuration's or the stored one (the first
-            // build has run, or the snapshot on disk was read). Notifications take it at start.
-            let page = PageContext {
-                name: cell.load().state.page.name.clone(),
-                url: config.page.url.trim_end_matches('/').to_string(),
-            };
+            // The page's name as shown now: the configuration's or the stored one, read from
+            // the current snapshot when a message is made, so a name changed at
+            // /admin/settings shows in the next notification without a restart.
+            let names = cell.clone();
+            let page = LivePage::new(
+                move || names.load().state.page.name.clone(),
+                config.page.url.trim_end_matches('/').to_string(),
+            );
             // SQLite is one process; PostgreSQL may be shared by several.
             let sole_process = sqlite_file(&config.database_url).is_some();
             let (notifier, handle) = Notifier::new(

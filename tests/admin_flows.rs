@@ -22,6 +22,8 @@ mod common;
 use common::admin::{add_user, location, AdminBrowser};
 use common::app::{Db, TestApp};
 use pharos::account::{totp, Role};
+use pharos::clock::ManualClock;
+use pharos::domain::Timestamp;
 use pharos::events::Actor;
 use pharos::store::{AuditFilter, NewComponent, Store};
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
@@ -29,6 +31,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const ADA: &str = "ada@example.com";
@@ -193,7 +196,10 @@ async fn totp_is_enrolled_then_asked_for_and_a_code_counts_once(app: TestApp) {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
     assert!(page.contains("the code does not match"), "{page}");
-    let code = totp::code_at(&secret, unix_now()).unwrap();
+    // The code of the step before (the window allows it), so that the code of the current
+    // step is still unused: the code typed here counts as used (see
+    // `enrolment_code_counts_and_re_enrolment_starts_afresh`).
+    let code = totp::code_at(&secret, unix_now() - 30).unwrap();
     let (status, headers, page) = ada
         .post(
             "/admin/account/totp/enable",
@@ -278,6 +284,127 @@ both_backends!(
     totp_sign_in,
     totp_is_enrolled_then_asked_for_and_a_code_counts_once
 );
+
+/// The code that turns TOTP on counts as used; turning TOTP off and on again starts the new
+/// secret afresh (the old secret's last step does not refuse the new one's codes); the
+/// otpauth URI names the page by its name as shown now. On a manual clock, so every step is
+/// where the test puts it.
+async fn enrolment_code_counts_and_re_enrolment_starts_afresh(db: Db) {
+    let step_start = unix_now() - unix_now().rem_euclid(30);
+    let at = step_start + 5;
+    let clock = Arc::new(ManualClock::new(Timestamp::from_datetime(
+        chrono::DateTime::from_timestamp(at, 0).expect("a time"),
+    )));
+    let Some(app) = common::app::spawn_with(db, clock.clone()).await else {
+        eprintln!("skipping: PHAROS_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    with_users(&app).await;
+
+    // A name stored through the API is the issuer the authenticator app shows.
+    let (status, body) = app
+        .call_as(
+            &app.admin_token,
+            reqwest::Method::PATCH,
+            "/api/v1/page",
+            Some(json!({"name": "Lighthouse"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    eventually("the snapshot to show the new name", || async {
+        let page = public_json(&app, "/api/v2/summary.json").await["page"].clone();
+        (page["name"] == "Lighthouse").then_some(())
+    })
+    .await;
+
+    let mut ada = AdminBrowser::signed_in(&app.base, ADA).await;
+    let enrol = |page: &str| {
+        between(page, r#"name="secret" value=""#, "\"")
+            .expect("the secret in the form")
+            .to_string()
+    };
+    let (status, _, page) = ada.post("/admin/account/totp/start", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("otpauth://totp/Lighthouse%3Aada%40example.com?"),
+        "{page}"
+    );
+    let first = enrol(&page);
+    let (status, headers, page) = ada
+        .post(
+            "/admin/account/totp/enable",
+            &[
+                ("secret", &first),
+                ("code", &totp::code_at(&first, at).unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert_eq!(location(&headers), "/admin/account?done=totp_enabled");
+    sign_out(&mut ada).await;
+
+    // The code typed to turn TOTP on cannot sign in within its window.
+    let (status, _, page) = sign_in_with_code(&mut ada, &totp::code_at(&first, at).unwrap()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("this code was used already"), "{page}");
+    assert!(ada.cookie("pharos_session").is_none());
+    // The app's next one does (the stored step moves to the next one).
+    let (status, headers, page) =
+        another_code(&mut ada, &totp::code_at(&first, at + 30).unwrap()).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert_eq!(location(&headers), "/admin");
+    ada.read_csrf().await;
+
+    // Off, then on with a new secret, in the same 30 seconds.
+    let (status, headers, page) = ada
+        .post(
+            "/admin/account/totp/disable",
+            &[("password", common::admin::PASSWORD)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert!(
+        location(&headers).starts_with("/admin/account"),
+        "{headers:?}"
+    );
+    let (status, _, page) = ada.post("/admin/account/totp/start", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let second = enrol(&page);
+    assert_ne!(first, second);
+    let (status, _, page) = ada
+        .post(
+            "/admin/account/totp/enable",
+            &[
+                ("secret", &second),
+                ("code", &totp::code_at(&second, at).unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    sign_out(&mut ada).await;
+
+    // The new secret's enrolment code is used; its next code signs in, although the old
+    // secret had already used that step.
+    let (status, _, page) = sign_in_with_code(&mut ada, &totp::code_at(&second, at).unwrap()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
+    assert!(page.contains("this code was used already"), "{page}");
+    let (status, headers, page) =
+        another_code(&mut ada, &totp::code_at(&second, at + 30).unwrap()).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert_eq!(location(&headers), "/admin");
+    assert!(ada.cookie("pharos_session").is_some());
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrolment_code_counts_and_re_enrolment_starts_afresh_sqlite() {
+    enrolment_code_counts_and_re_enrolment_starts_afresh(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrolment_code_counts_and_re_enrolment_starts_afresh_postgres() {
+    enrolment_code_counts_and_re_enrolment_starts_afresh(Db::Postgres).await;
+}
 
 // ---- 2. the sign-in limit as a page ---------------------------------------------------------
 

@@ -2,8 +2,8 @@
 //! against the real server, on SQLite and PostgreSQL:
 //!
 //! - an admin changes the name, colour, zone, footer links and text from the form, and `/`,
-//!   `/api/v2/summary.json`'s `page`, `/assets/theme.css`, the feed and the admin frame show
-//!   them without a restart; Markdown footer text with `<script>` renders inert; the audit
+//!   `/api/v2/summary.json`'s `page` (its `updated_at` too), `/assets/theme.css`, the feed,
+//!   the admin frame and the sign-in screen show them without a restart; Markdown footer text with `<script>` renders inert; the audit
 //!   log names the user;
 //! - viewers and responders are refused; bad values (colour `red`, zone `Mars/Base`, a
 //!   `javascript:` logo, too many footer links) get a message per field and change nothing;
@@ -57,6 +57,14 @@ async fn summary_page(app: &TestApp) -> Value {
     serde_json::from_str::<Value>(&body).expect("summary JSON")["page"].clone()
 }
 
+/// A time of the public API (`2024-05-01T12:00:00.000Z`) in milliseconds since the epoch.
+fn millis(value: &Value) -> i64 {
+    let text = value.as_str().expect("a time");
+    chrono::DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+        .timestamp_millis()
+}
+
 async fn app_on(db: Db, toml: &str) -> Option<TestApp> {
     let app = common::app::spawn_with_config(db, toml).await?;
     for (email, role) in [
@@ -85,6 +93,17 @@ async fn an_admin_changes_the_page_from_the_form(db: Db) {
     );
     assert!(page.contains(r#"name="name""#) && page.contains(r#"name="time_zone""#));
     assert!(!page.contains("Set in the configuration file"), "{page}");
+
+    // Something public, so that `page.updated_at` is a time of its own before the change.
+    let (status, body) = app.post("/api/v1/components", json!({"name": "API"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let component_at = wait_for("the component on the page", || async {
+        let (_, body) = text(&app.client, &app.url("/api/v2/summary.json")).await;
+        let summary: Value = serde_json::from_str(&body).expect("summary JSON");
+        (summary["components"].as_array().map(Vec::len) == Some(1))
+            .then(|| millis(&summary["page"]["updated_at"]))
+    })
+    .await;
 
     let (status, headers, page) = admin
         .post(
@@ -115,6 +134,24 @@ async fn an_admin_changes_the_page_from_the_form(db: Db) {
     })
     .await;
     assert_eq!(page["time_zone"], "Europe/Berlin");
+    // Statuspage's `page.updated_at` is the page's last change: the settings' now.
+    let stored_at = app
+        .store
+        .page_settings()
+        .await
+        .expect("stored")
+        .updated_at
+        .expect("changed");
+    assert_eq!(
+        millis(&page["updated_at"]),
+        stored_at.0.timestamp_millis(),
+        "{page}"
+    );
+    assert!(millis(&page["updated_at"]) > component_at, "{page}");
+    // The sign-in screen shows the new name too (it is not signed in: no frame of the user).
+    let (status, login) = text(&app.client, &app.url("/admin/login")).await;
+    assert_eq!(status, StatusCode::OK, "{login}");
+    assert!(login.contains("Acme Status"), "{login}");
     let index = wait_for("the status page to change", || async {
         let (_, body) = text(&app.client, &app.url("/")).await;
         body.contains("<strong>Acme Ltd</strong>").then_some(body)

@@ -233,6 +233,118 @@ async fn incident_news_reaches_who_wants_it_postgres() {
     incident_news_reaches_who_wants_it(Db::Postgres).await;
 }
 
+/// A name changed while the process runs (`PATCH /api/v1/page`, as `/admin/settings` does)
+/// is the one the next notification carries: in the webhook's `page` and title, and in the
+/// email's subject and footer. No restart.
+async fn a_renamed_page_is_named_in_the_next_notification(db: Db) {
+    let team = Receiver::start(Behaviour::Ok).await;
+    let sink = SmtpSink::start(SmtpOptions::default()).await;
+    let toml = format!(
+        "{}[notifications.smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\nfrom = \"Acme Status <status@acme.test>\"\n",
+        // The name is left to the web UI and the API: not in the file.
+        config(None).replace("name = \"Acme\"\n", ""),
+        sink.port()
+    );
+    assert!(!toml.contains("name = "), "{toml}");
+    let Some(app) = spawn_with_config(db, &toml).await else {
+        return;
+    };
+    let api = component(&app, "API").await;
+    channel(&app, "team", &format!("{}/hook", team.url), None).await;
+    let (status, body) = app
+        .post(
+            "/api/v1/subscribers",
+            json!({"kind": "email", "address": "reader@example.com"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // Before the change: the default name.
+    open_incident(&app, "First", &api).await;
+    let got = team
+        .wait_for("the first incident", Duration::from_secs(20), |r| {
+            kinds(r).contains(&"incident.opened".to_string())
+        })
+        .await;
+    assert_eq!(got[0].json()["page"]["name"], "Status", "{}", got[0].json());
+
+    let (status, body) = app
+        .call_as(
+            &app.admin_token,
+            reqwest::Method::PATCH,
+            "/api/v1/page",
+            Some(json!({"name": "Beacon"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    eventually(
+        "the page to show the new name",
+        Duration::from_secs(20),
+        || async {
+            let (_, summary) = app.get("/api/v2/summary.json").await;
+            summary["page"]["name"] == "Beacon"
+        },
+    )
+    .await;
+
+    open_incident(&app, "Second", &api).await;
+    let got = team
+        .wait_for("the second incident", Duration::from_secs(20), |r| {
+            r.iter()
+                .any(|r| r.json()["event"]["data"]["name"] == "Second")
+        })
+        .await;
+    let second = got
+        .iter()
+        .map(|r| r.json())
+        .find(|b| b["event"]["data"]["name"] == "Second")
+        .expect("the second incident's message");
+    assert_eq!(second["page"]["name"], "Beacon", "{second}");
+    assert!(
+        second["message"]["title"]
+            .as_str()
+            .expect("title")
+            .starts_with("[Beacon]"),
+        "{second}"
+    );
+    eventually(
+        "the second incident's email",
+        Duration::from_secs(20),
+        || async {
+            sink.messages()
+                .iter()
+                .any(|m| m.header("subject").is_some_and(|s| s.contains("Second")))
+        },
+    )
+    .await;
+    let mail = sink
+        .messages()
+        .into_iter()
+        .find(|m| m.header("subject").is_some_and(|s| s.contains("Second")))
+        .expect("the mail");
+    assert!(
+        mail.header("subject").unwrap().contains("[Beacon]"),
+        "{:?}",
+        mail.header("subject")
+    );
+    let text = mail_text(&mail);
+    assert!(
+        text.contains("you subscribed to Beacon"),
+        "the footer names the page as it is now: {text}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renamed_page_is_named_in_the_next_notification_sqlite() {
+    a_renamed_page_is_named_in_the_next_notification(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renamed_page_is_named_in_the_next_notification_postgres() {
+    a_renamed_page_is_named_in_the_next_notification(Db::Postgres).await;
+}
+
 async fn poison_is_isolated_dead_lettered_and_alarmed(db: Db) {
     let good = Receiver::start(Behaviour::Ok).await;
     let failing = Receiver::start(Behaviour::Status(500)).await;

@@ -250,6 +250,37 @@ async fn the_document_is_openapi_3_1_and_covers_the_fixed_interface() {
         .resolve(&spec)
         .expect("resolves");
     assert_eq!(body.required, Some(true), "an incident needs a body");
+
+    // Every tag an operation carries is declared, with a description (viewers group the
+    // operations by the declared tags and show their descriptions).
+    let declared: BTreeMap<&str, &str> = raw["tags"]
+        .as_array()
+        .expect("the document declares tags")
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().expect("tag name"),
+                t["description"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    let mut undeclared = BTreeMap::new();
+    for ((path, method), op) in &ops {
+        for tag in &op.tags {
+            match declared.get(tag.as_str()) {
+                Some(description) if !description.is_empty() => {}
+                _ => {
+                    undeclared
+                        .entry(tag.clone())
+                        .or_insert_with(|| format!("{method} {path}"));
+                }
+            }
+        }
+    }
+    assert!(
+        undeclared.is_empty(),
+        "tags used but not declared with a description: {undeclared:?}"
+    );
     app.stop().await;
 }
 

@@ -26,9 +26,13 @@ use utoipa::{OpenApi as _, ToSchema};
         (name = "incident-templates", description = "What the web UI's \"open an incident\" form starts from"),
         (name = "maintenances", description = "Scheduled maintenance windows"),
         (name = "events", description = "The append-only event log"),
+        (name = "page", description = "The page's settings (name, logo, links, time zone, ...): those the configuration fixes, and those stored and editable here and at /admin/settings"),
+        (name = "monitors", description = "Checks that run on their own schedule and drive component status and incidents, and the push URL jobs call"),
+        (name = "vendors", description = "Followed third-party status pages"),
         (name = "notifications", description = "Channels, subscribers, the delivery outbox and its dead letters, and the pipeline's health"),
         (name = "public", description = "The Statuspage-compatible public API; no token needed"),
         (name = "operations", description = "Health, readiness, metrics and this document; no token needed"),
+        (name = "admin", description = "The web UI's HTML pages and forms (session cookie, not a token)"),
     )
 )]
 struct ApiDoc;

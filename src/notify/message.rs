@@ -17,6 +17,7 @@ use crate::domain::model::Event;
 use crate::domain::time::Timestamp;
 use crate::domain::{ComponentStatus, IncidentImpact, IncidentStatus, MaintenanceStatus};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// What a message needs to know about the page it speaks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -25,6 +26,57 @@ pub struct PageContext {
     pub name: String,
     /// The public base URL (`[page] url`), without a trailing slash.
     pub url: String,
+}
+
+/// The page the notifications speak for, with its name read when a message is made: the
+/// name can change while the process runs (`/admin/settings`, `PATCH /api/v1/page`), the
+/// address cannot (it is the configuration's).
+#[derive(Clone)]
+pub struct LivePage {
+    name: Arc<dyn Fn() -> String + Send + Sync>,
+    /// The public base URL (`[page] url`), without a trailing slash.
+    pub url: String,
+}
+
+impl LivePage {
+    /// A page whose name is read from `name` each time a message is made (the process gives
+    /// the name of its current snapshot).
+    pub fn new(name: impl Fn() -> String + Send + Sync + 'static, url: String) -> LivePage {
+        LivePage {
+            name: Arc::new(name),
+            url,
+        }
+    }
+
+    /// The page's name now.
+    pub fn name(&self) -> String {
+        (self.name)()
+    }
+
+    /// The page as it is now, for rendering.
+    pub fn now(&self) -> PageContext {
+        PageContext {
+            name: self.name(),
+            url: self.url.clone(),
+        }
+    }
+}
+
+/// A page whose name never changes (tests, tools).
+impl From<PageContext> for LivePage {
+    fn from(page: PageContext) -> LivePage {
+        let PageContext { name, url } = page;
+        LivePage::new(move || name.clone(), url)
+    }
+}
+
+impl std::fmt::Debug for LivePage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LivePage")
+            .field("name", &self.name())
+            .field("url", &self.url)
+            .finish()
+    }
 }
 
 /// How bad the news is; chat colours, ntfy priorities and paging severities follow it.

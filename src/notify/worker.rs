@@ -25,7 +25,7 @@
 use super::alarm::{AlarmChange, AlarmState, Thresholds, Watch};
 use super::channel::{Envelope, Reach, Receipt, SendError, Sender, Target};
 use super::links::{LinkPurpose, Links, KEY_NAME};
-use super::message::{self, Message, PageContext, RenderError, Severity};
+use super::message::{self, LivePage, Message, PageContext, RenderError, Severity};
 use super::record::Lane;
 use super::record::{
     Channel, ClaimedDelivery, OutboxStats, Outcome, Purpose, RecipientKind, SubscriberKind,
@@ -108,7 +108,8 @@ fn budget(lane: Lane) -> usize {
 #[derive(Clone)]
 pub struct Notifications {
     sender: Arc<Sender>,
-    page: PageContext,
+    /// The page, its name read when a message is made.
+    page: LivePage,
     alarm: Arc<Mutex<AlarmState>>,
     /// Set once the links key is read from the database.
     links: Arc<Mutex<Option<Links>>>,
@@ -130,7 +131,7 @@ impl Notifications {
 
     /// Sends the test message to a target now, outside the outbox.
     pub async fn send_test(&self, target: &Target, now: Timestamp) -> Result<Receipt, SendError> {
-        let message = message::test_message(&self.page, now);
+        let message = message::test_message(&self.page.now(), now);
         let envelope = Envelope {
             idempotency_key: format!("test-{}", uuid::Uuid::now_v7()),
             ..Envelope::default()
@@ -169,9 +170,10 @@ impl Notifier {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         settings: &NotifySettings,
-        page: PageContext,
+        page: impl Into<LivePage>,
         sole_process: bool,
     ) -> Result<(Notifier, Notifications), String> {
+        let page = page.into();
         let sender = Arc::new(Sender::new(settings)?.with_page(page.clone()));
         let handle = Notifications {
             sender,
@@ -707,7 +709,7 @@ struct Worker {
     clock: Arc<dyn Clock>,
     settings: NotifySettings,
     sender: Arc<Sender>,
-    page: PageContext,
+    page: LivePage,
     links: Links,
     in_flight: Arc<Semaphore>,
     groups: HashMap<String, Group>,
@@ -974,7 +976,7 @@ impl Worker {
         };
         let message = match claimed.purpose {
             Purpose::Confirm => Arc::new(message::confirmation(
-                &self.page,
+                &self.page.now(),
                 &self.links.url(LinkPurpose::Confirm, &claimed.recipient_id),
                 now,
             )),
@@ -983,11 +985,13 @@ impl Worker {
                     return Err(later());
                 };
                 let page = &self.page;
-                // Rendered once per event and shared by every recipient's send.
+                // Rendered once per event and shared by every recipient's send, with the
+                // page's name as it is when the event is first rendered (a rename shows from
+                // the next event on, without a restart).
                 let rendered = self
                     .messages
                     .entry(claimed.event_seq)
-                    .or_insert_with(|| message::render(&event, page).map(Arc::new));
+                    .or_insert_with(|| message::render(&event, &page.now()).map(Arc::new));
                 match rendered {
                     Ok(m) => m.clone(),
                     Err(err) => {
@@ -1188,7 +1192,7 @@ async fn watch_loop(
             }
             metrics::gauge!("pharos_notify_alarm")
                 .set(matches!(change, AlarmChange::Raised(_)) as u8 as f64);
-            unsent = Some(alarm_message(&handle.page, &change, &stats, now));
+            unsent = Some(alarm_message(&handle.page.now(), &change, &stats, now));
         }
         if let (Some(message), Some(target)) = (&unsent, &target) {
             let envelope = Envelope {

@@ -56,8 +56,9 @@ impl PageSource<'_> {
     async fn read(&self, store: &dyn Store) -> StoreResult<PageInfo> {
         match self {
             PageSource::Fixed(page) => Ok((*page).clone()),
-            PageSource::Configured(settings) => Ok(PageInfo::from_settings(
-                &settings.merged(&store.page_settings().await?),
+            PageSource::Configured(settings) => Ok(PageInfo::from_stored(
+                settings,
+                &store.page_settings().await?,
             )),
         }
     }

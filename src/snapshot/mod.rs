@@ -49,6 +49,11 @@ pub struct PageInfo {
     /// when vendors are followed.
     #[serde(default)]
     pub vendors_public: bool,
+    /// When the settings stored from the web UI or the API (`/admin/settings`,
+    /// `PATCH /api/v1/page`) last changed; none before the first change. Counts as a change
+    /// of the page ([`PublicState::last_change`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<Timestamp>,
 }
 
 impl PageInfo {
@@ -72,6 +77,19 @@ impl PageInfo {
             footer_links: page.footer_links.clone(),
             footer_text: page.footer_text.clone(),
             vendors_public: page.vendors_public,
+            updated_at: None,
+        }
+    }
+
+    /// The page of the configuration's settings merged with the stored ones, as the running
+    /// app shows it, with when the stored ones last changed.
+    pub fn from_stored(
+        config: &crate::config::PageSettings,
+        stored: &crate::store::StoredPageSettings,
+    ) -> PageInfo {
+        PageInfo {
+            updated_at: stored.updated_at,
+            ..PageInfo::from_settings(&config.merged(stored))
         }
     }
 
@@ -86,7 +104,7 @@ impl PageInfo {
             time_zone: Some(self.time_zone.clone()),
             footer_links: Some(self.footer_links.clone()),
             footer_text: self.footer_text.clone(),
-            updated_at: None,
+            updated_at: self.updated_at,
             updated_by: None,
         }
     }
@@ -178,13 +196,16 @@ impl PublicState {
         overall
     }
 
-    /// When anything public last changed: the newest `updated_at` of what the page shows,
-    /// or the build time of an empty page. Unlike `built_at`, it stays put across the
-    /// periodic rebuilds, so documents that show it keep their validators.
+    /// When anything public last changed: the newest `updated_at` of what the page shows
+    /// (the stored page settings included: a new name or logo is a change of the page, as
+    /// Statuspage's `page.updated_at` counts it), or the build time of an empty page. Unlike
+    /// `built_at`, it stays put across the periodic rebuilds, so documents that show it keep
+    /// their validators.
     pub fn last_change(&self) -> Timestamp {
-        self.groups
-            .iter()
-            .map(|g| g.updated_at)
+        self.page
+            .updated_at
+            .into_iter()
+            .chain(self.groups.iter().map(|g| g.updated_at))
             .chain(self.components.iter().map(|c| c.updated_at))
             .chain(self.incidents.iter().map(|i| i.updated_at))
             .chain(self.maintenances.iter().map(|m| m.updated_at))
@@ -440,6 +461,29 @@ mod tests {
                 "{statuses:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_change_of_the_stored_settings_is_a_change_of_the_page() {
+        let old =
+            r#"{"id":"abc","name":"Acme","url":"https://status.example.com","time_zone":"UTC"}"#;
+        let page: PageInfo = serde_json::from_str(old).unwrap();
+        assert_eq!(page.updated_at, None, "absent from older snapshot files");
+        let built = Timestamp::parse("2024-05-01T12:00:00Z").unwrap();
+        let empty = PublicState::empty(page.clone(), built);
+        assert_eq!(empty.last_change(), built);
+        let changed = Timestamp::parse("2024-04-01T08:00:00Z").unwrap();
+        let renamed = PublicState::empty(
+            PageInfo {
+                updated_at: Some(changed),
+                ..page
+            },
+            built,
+        );
+        assert_eq!(renamed.last_change(), changed);
+        let json = serde_json::to_string(&renamed.page).unwrap();
+        let back: PageInfo = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.updated_at, Some(changed), "kept in the snapshot file");
     }
 
     #[test]

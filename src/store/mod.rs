@@ -864,7 +864,8 @@ pub trait Store: Send + Sync {
 
     /// An email already in use (in any case) is `Conflict("email_taken")`.
     async fn create_user(&self, input: NewUser, actor: &Actor) -> StoreResult<User>;
-    /// Disabling a user also deletes its sessions.
+    /// Disabling a user also deletes its sessions. Setting or removing the TOTP secret
+    /// forgets the last step used ([`Store::claim_totp_step`]): a new secret starts afresh.
     async fn update_user(&self, id: UserId, patch: UserPatch, actor: &Actor) -> StoreResult<User>;
     /// Deletes the user and its sessions.
     async fn delete_user(&self, id: UserId, actor: &Actor) -> StoreResult<()>;

@@ -1056,6 +1056,7 @@ mod tests {
                     footer_links: Vec::new(),
                     footer_text: None,
                     vendors_public: true,
+                    updated_at: None,
                 },
                 ts(now),
             )

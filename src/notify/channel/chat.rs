@@ -95,7 +95,7 @@ pub(super) async fn slack(
     if let Some(ack) = &envelope.ack_url {
         body.push_str(&format!("\n\n<{}|Acknowledge>", slack_escape(ack)));
     }
-    let payload = attachment_payload(&sender.page, message, slack_escape(&message.title), body);
+    let payload = attachment_payload(&sender.page(), message, slack_escape(&message.title), body);
     sender.post(sender.http.post(url).json(&payload)).await
 }
 
@@ -113,7 +113,12 @@ pub(super) async fn mattermost(
     if let Some(ack) = &envelope.ack_url {
         body.push_str(&format!("\n\n[Acknowledge]({ack})"));
     }
-    let payload = attachment_payload(&sender.page, message, defuse_mentions(&message.title), body);
+    let payload = attachment_payload(
+        &sender.page(),
+        message,
+        defuse_mentions(&message.title),
+        body,
+    );
     sender.post(sender.http.post(url).json(&payload)).await
 }
 
@@ -148,7 +153,7 @@ pub(super) async fn discord(
         "description": description,
         "color": colour_number(message.severity),
         "timestamp": message.at.0.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "footer": { "text": truncate(&sender.page.name, 2_000) },
+        "footer": { "text": truncate(&sender.page.name(), 2_000) },
     });
     if let Some(link) = &message.link {
         embed["url"] = json!(link);
@@ -245,7 +250,7 @@ pub(super) async fn google_chat(
     if let Some(link) = &message.link {
         tail.push_str(&format!(
             "\n<{link}|View on {}>",
-            one_line(&sender.page.name)
+            one_line(&sender.page.name())
         ));
     }
     if let Some(ack) = &envelope.ack_url {

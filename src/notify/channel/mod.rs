@@ -20,7 +20,7 @@ pub mod email;
 pub mod paging;
 pub mod webhook;
 
-use super::message::{Message, PageContext};
+use super::message::{LivePage, Message, PageContext};
 use crate::clock::{Clock, SystemClock};
 use crate::config::NotifySettings;
 use serde::{Deserialize, Serialize};
@@ -644,8 +644,9 @@ pub struct Sender {
     /// attempt (receivers reject old ones), so it is not the message's time.
     clock: Arc<dyn Clock>,
     /// The page the messages speak for: webhook bodies carry it, chat cards name it, email
-    /// `Message-ID`s use its host.
-    page: PageContext,
+    /// `Message-ID`s use its host. Its name is read at each send, so a renamed page shows
+    /// without a restart.
+    page: LivePage,
 }
 
 impl Sender {
@@ -682,15 +683,22 @@ impl Sender {
             page: PageContext {
                 name: "Pharos".into(),
                 url: String::new(),
-            },
+            }
+            .into(),
         })
     }
 
-    /// The same sender speaking for `page` (the `[page]` settings); without it, messages
-    /// name "Pharos" and email ids end in `@pharos.invalid`.
-    pub fn with_page(mut self, page: PageContext) -> Sender {
-        self.page = page;
+    /// The same sender speaking for `page` (the `[page]` settings, a fixed [`PageContext`]
+    /// or a [`LivePage`] whose name is read at each send); without it, messages name
+    /// "Pharos" and email ids end in `@pharos.invalid`.
+    pub fn with_page(mut self, page: impl Into<LivePage>) -> Sender {
+        self.page = page.into();
         self
+    }
+
+    /// The page the messages speak for, with its name as it is now.
+    fn page(&self) -> PageContext {
+        self.page.now()
     }
 
     /// The same sender on another clock (tests).
@@ -716,7 +724,7 @@ impl Sender {
                 Target::Email { to } => match &self.smtp {
                     Some(mailer) => {
                         let now = std::time::SystemTime::from(self.clock.now().0);
-                        mailer.send(to, message, envelope, &self.page, now).await
+                        mailer.send(to, message, envelope, &self.page(), now).await
                     }
                     None => Err(SendError::permanent(
                         "email is not configured; set [notifications.smtp] in the configuration",

@@ -159,7 +159,7 @@ pub(super) async fn pagerduty(
     let api = api_url
         .unwrap_or("https://events.pagerduty.com")
         .trim_end_matches('/');
-    let (path, body) = pagerduty_body(routing_key, message, envelope, &sender.page);
+    let (path, body) = pagerduty_body(routing_key, message, envelope, &sender.page());
     sender
         .post(sender.http.post(format!("{api}{path}")).json(&body))
         .await
@@ -189,7 +189,7 @@ pub(super) async fn opsgenie(
         .map_err(|_| SendError::permanent("the Opsgenie API address is not a URL"))?;
     let alias = truncate(&message.subject_key, OPSGENIE_ALIAS_MAX);
     let source = truncate(
-        &format!("Pharos: {}", sender.page.name),
+        &format!("Pharos: {}", sender.page.name()),
         OPSGENIE_SOURCE_MAX,
     );
     let body = if message.resolves {

@@ -140,7 +140,7 @@ pub(super) async fn send(
     message: &Message,
     envelope: &Envelope,
 ) -> Result<Receipt, SendError> {
-    let bytes = serde_json::to_vec(&body(message, envelope, &sender.page))
+    let bytes = serde_json::to_vec(&body(message, envelope, &sender.page()))
         .map_err(|err| SendError::permanent(format!("cannot encode the message: {err}")))?;
     let timestamp = sender.now_unix();
     let mut headers = HeaderMap::new();

@@ -99,11 +99,14 @@ impl SqlStore {
             Some(value) => (1i64, value),
             None => (0, None),
         };
+        // A new (or no) secret forgets the last step used: steps of the old secret say
+        // nothing about the new one's codes, and keeping it would refuse them.
         sqlx::query(
             "UPDATE users SET name = COALESCE($2, name), role = COALESCE($3, role), \
              disabled = COALESCE($4, disabled), \
-             totp_secret = CASE WHEN $5 = 1 THEN $6 ELSE totp_secret END, updated_at = $7 \
-             WHERE id = $1",
+             totp_secret = CASE WHEN $5 = 1 THEN $6 ELSE totp_secret END, \
+             totp_last_step = CASE WHEN $5 = 1 THEN NULL ELSE totp_last_step END, \
+             updated_at = $7 WHERE id = $1",
         )
         .bind(id.to_string())
         .bind(name)

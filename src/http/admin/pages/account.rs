@@ -215,7 +215,7 @@ pub async fn totp_start(
     CsrfForm(user, _): CsrfForm<Empty>,
 ) -> Result<Response, AdminError> {
     let secret = totp::generate_secret();
-    let uri = totp::otpauth_uri(&secret, &state.page.name, &user.user.email);
+    let uri = totp::otpauth_uri(&secret, &state.page_name(), &user.user.email);
     page(
         &state,
         &user,
@@ -250,8 +250,8 @@ pub async fn totp_enable(
             "the secret is not one this page made; start again",
         ));
     }
-    if !totp::verify(&secret, &form.code, now) {
-        let uri = totp::otpauth_uri(&secret, &state.page.name, &user.user.email);
+    let Some(step) = totp::verify_step(&secret, &form.code, now) else {
+        let uri = totp::otpauth_uri(&secret, &state.page_name(), &user.user.email);
         return page(
             &state,
             &user,
@@ -264,7 +264,7 @@ pub async fn totp_enable(
             ),
         )
         .await;
-    }
+    };
     state
         .store
         .update_user(
@@ -276,6 +276,10 @@ pub async fn totp_enable(
             &user.actor(),
         )
         .await?;
+    // The code that turned TOTP on was typed here, so it counts as used: it cannot sign in
+    // (in this or another browser) within its 30 seconds. The new secret starts with no step
+    // recorded (`update_user` forgets the old one's), so this claim always wins.
+    state.store.claim_totp_step(user.user.id, step).await?;
     Ok(see_other("/admin/account?done=totp_enabled"))
 }
 

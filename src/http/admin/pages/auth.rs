@@ -70,7 +70,7 @@ fn login_page(
     flash: Flash,
 ) -> Response {
     let (csrf, cookie) = prelogin_token(state, headers);
-    let mut chrome = Chrome::anonymous(&state.page.name, "Sign in", csrf);
+    let mut chrome = Chrome::anonymous(&state.page_name(), "Sign in", csrf);
     chrome.flash = flash.0;
     let mut r = html(
         status,
@@ -360,7 +360,7 @@ fn totp_page(
     error: Option<String>,
 ) -> Response {
     let (csrf, cookie) = prelogin_token(state, headers);
-    let chrome = Chrome::anonymous(&state.page.name, "Sign-in code", csrf);
+    let chrome = Chrome::anonymous(&state.page_name(), "Sign-in code", csrf);
     let mut r = html(
         status,
         &TotpPage {
@@ -569,7 +569,7 @@ fn setup_page(
     page: impl FnOnce(Chrome) -> SetupPage,
 ) -> Response {
     let (csrf, cookie) = prelogin_token(state, headers);
-    let chrome = Chrome::anonymous(&state.page.name, "Create the first admin", csrf);
+    let chrome = Chrome::anonymous(&state.page_name(), "Create the first admin", csrf);
     let mut r = html(status, &page(chrome));
     if let Some(c) = cookie {
         r.headers_mut().append(header::SET_COOKIE, c);
