@@ -427,8 +427,7 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn(admin::headers::security_headers))
-        .layer(middleware::from_fn(ops::track_requests))
+        .layer(middleware::from_fn(around_every_request))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(
             |_panic: Box<dyn std::any::Any + Send>| {
@@ -438,6 +437,18 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// One layer for what every request needs around its handler (each `from_fn` layer boxes the
+/// request's future once more): the security headers of HTML answers
+/// ([`admin::headers::SecurityHeaders`]) and the request metrics ([`ops::RequestMetrics`]).
+async fn around_every_request(req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+    let headers = admin::headers::SecurityHeaders::for_path(req.uri().path());
+    let metrics = ops::RequestMetrics::start(&req);
+    let mut response = next.run(req).await;
+    headers.apply(&mut response);
+    metrics.finish(&response);
+    response
 }
 
 async fn route_not_found() -> ApiError {

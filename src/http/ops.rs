@@ -5,10 +5,11 @@ use super::error::ApiError;
 use super::{status_json, AppState};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use std::collections::HashSet;
+use metrics::{Counter, Histogram};
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 use std::sync::{LazyLock, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
@@ -161,22 +162,48 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 
 /// Counts and times every request by its route template (never the raw path, whose ids would
 /// make the label set unbounded), its method (standard ones by name, any other as `other`,
-/// for the same reason) and its status. The labels are `&'static str`, so a request allocates
-/// nothing for its metrics: route templates are interned once (they are finitely many).
-pub async fn track_requests(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| intern_route(p.as_str()));
-    let method = method_label(req.method());
-    let started = Instant::now();
-    let response = next.run(req).await;
-    let status = status_label(response.status());
-    metrics::counter!("pharos_http_requests_total", "route" => route, "method" => method, "status" => status)
-        .increment(1);
-    metrics::histogram!("pharos_http_request_duration_seconds", "route" => route)
-        .record(started.elapsed().as_secs_f64());
-    response
+/// for the same reason) and its status. Started before the handler, finished after it.
+pub struct RequestMetrics {
+    route: &'static str,
+    method: &'static str,
+    started: Instant,
+}
+
+impl RequestMetrics {
+    pub fn start(req: &Request) -> RequestMetrics {
+        RequestMetrics {
+            route: req
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("unmatched", |p| intern_route(p.as_str())),
+            method: method_label(req.method()),
+            started: Instant::now(),
+        }
+    }
+
+    /// Counts the answer. The metric handles are looked up once per thread and label set:
+    /// `metrics::counter!` with labels builds a key, hashes it and takes the registry's lock
+    /// on every call, shared by every core.
+    pub fn finish(self, response: &Response) {
+        type Handles = HashMap<(&'static str, &'static str, &'static str), (Counter, Histogram)>;
+        thread_local! {
+            static HANDLES: RefCell<Handles> = RefCell::default();
+        }
+        let status = status_label(response.status());
+        let elapsed = self.started.elapsed().as_secs_f64();
+        HANDLES.with_borrow_mut(|handles| {
+            let (count, time) = handles
+                .entry((self.route, self.method, status))
+                .or_insert_with(|| {
+                    (
+                        metrics::counter!("pharos_http_requests_total", "route" => self.route, "method" => self.method, "status" => status),
+                        metrics::histogram!("pharos_http_request_duration_seconds", "route" => self.route),
+                    )
+                });
+            count.increment(1);
+            time.record(elapsed);
+        });
+    }
 }
 
 /// The one `&'static str` of a route template.
