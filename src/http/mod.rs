@@ -442,7 +442,10 @@ pub fn router(state: AppState) -> Router {
 /// One layer for what every request needs around its handler (each `from_fn` layer boxes the
 /// request's future once more): the security headers of HTML answers
 /// ([`admin::headers::SecurityHeaders`]) and the request metrics ([`ops::RequestMetrics`]).
-async fn around_every_request(req: axum::extract::Request, next: middleware::Next) -> axum::response::Response {
+async fn around_every_request(
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
     let headers = admin::headers::SecurityHeaders::for_path(req.uri().path());
     let metrics = ops::RequestMetrics::start(&req);
     let mut response = next.run(req).await;
