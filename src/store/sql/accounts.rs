@@ -204,19 +204,36 @@ impl SqlStore {
         keep_session: Option<&str>,
         actor: &Actor,
     ) -> StoreResult<User> {
+        self.write_password(id, password_hash, false, keep_session, actor)
+            .await
+    }
+
+    /// Replaces a user's password and ends their sessions (all but `keep_session`), in one
+    /// transaction. `temporary` marks an admin's reset: the password then signs in once, only
+    /// to choose a new one.
+    async fn write_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        temporary: bool,
+        keep_session: Option<&str>,
+        actor: &Actor,
+    ) -> StoreResult<User> {
         let mut w = self.begin(actor).await?;
         load_user(&mut w, id).await?;
         sqlx::query(
             "UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3, \
-             failed_logins = 0, locked_until = NULL, must_change_password = 0, \
+             failed_logins = 0, locked_until = NULL, must_change_password = $4, \
              temporary_password_used_at = NULL WHERE id = $1",
         )
         .bind(id.to_string())
         .bind(password_hash)
         .bind(w.now.to_db())
+        .bind(i64::from(temporary))
         .execute(&mut *w.tx)
         .await
         .map_err(map_err)?;
+        // Whoever held the old password is signed out (session ids are never empty).
         sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
             .bind(id.to_string())
             .bind(keep_session.unwrap_or(""))
@@ -421,29 +438,9 @@ impl SqlStore {
         password_hash: &str,
         actor: &Actor,
     ) -> StoreResult<User> {
-        let mut w = self.begin(actor).await?;
-        load_user(&mut w, id).await?;
-        sqlx::query(
-            "UPDATE users SET password_hash = $2, password_changed_at = $3, updated_at = $3, \
-             failed_logins = 0, locked_until = NULL, must_change_password = 1, \
-             temporary_password_used_at = NULL WHERE id = $1",
-        )
-        .bind(id.to_string())
-        .bind(password_hash)
-        .bind(w.now.to_db())
-        .execute(&mut *w.tx)
-        .await
-        .map_err(map_err)?;
         // Whoever held the old password is signed out everywhere, at once.
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(id.to_string())
-            .execute(&mut *w.tx)
+        self.write_password(id, password_hash, true, None, actor)
             .await
-            .map_err(map_err)?;
-        let user = load_user(&mut w, id).await?.user;
-        w.emit(EventKind::UserPasswordChanged, id, json(&user));
-        w.commit().await?;
-        Ok(user)
     }
 
     pub(super) async fn list_user_sessions_q(&self, user_id: UserId) -> StoreResult<Vec<Session>> {
