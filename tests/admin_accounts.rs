@@ -6,17 +6,16 @@
 //! ended), and the escalation form's channels picked by name. Each part checks that the audit
 //! log names the acting user.
 //!
-//! Requests are made without following redirects and with cookies handled by hand, so each
-//! test sees exactly what a browser would be told.
+//! Requests go through [`AdminBrowser`], which follows no redirect and keeps cookies as a
+//! browser does, so each test sees exactly what a browser would be told.
 
 mod common;
 
-use common::admin::{add_user, csrf_of, form, set_cookie_with_header, PASSWORD};
+use common::admin::{add_user, csrf_of, form, location, AdminBrowser, PASSWORD};
 use common::app::TestApp;
 use common::process::{pharos, run};
 use pharos::account::Role;
 use pharos::store::{AuditFilter, Store};
-use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, LOCATION, USER_AGENT};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -25,131 +24,6 @@ const ROB: &str = "rob@example.com";
 const VIC: &str = "vic@example.com";
 const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
-
-/// A browser against one base URL: its user agent and the cookies it holds.
-struct Browser {
-    base: String,
-    http: reqwest::Client,
-    agent: &'static str,
-    session: Option<String>,
-    prelogin: Option<String>,
-}
-
-impl Browser {
-    fn new(app: &TestApp) -> Browser {
-        Browser::with_agent(app, FIREFOX)
-    }
-
-    fn with_agent(app: &TestApp, agent: &'static str) -> Browser {
-        Browser {
-            base: app.base.clone(),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
-            agent,
-            session: None,
-            prelogin: None,
-        }
-    }
-
-    fn cookies(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(s) = &self.session {
-            parts.push(format!("pharos_session={s}"));
-        }
-        if let Some(p) = &self.prelogin {
-            parts.push(format!("pharos_csrf={p}"));
-        }
-        parts.join("; ")
-    }
-
-    fn remember(&mut self, headers: &HeaderMap) {
-        if let Some((v, _)) = set_cookie_with_header(headers, "pharos_csrf") {
-            self.prelogin = Some(v);
-        }
-        if let Some((v, _)) = set_cookie_with_header(headers, "pharos_session") {
-            self.session = (!v.is_empty()).then_some(v);
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> (StatusCode, String, String) {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header(COOKIE, self.cookies())
-            .header(USER_AGENT, self.agent)
-            .send()
-            .await
-            .expect("GET");
-        let (status, headers) = (resp.status(), resp.headers().clone());
-        self.remember(&headers);
-        (status, location(&headers), resp.text().await.expect("body"))
-    }
-
-    async fn post(&mut self, path: &str, pairs: &[(&str, &str)]) -> (StatusCode, String, String) {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(COOKIE, self.cookies())
-            .header(USER_AGENT, self.agent)
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(form(pairs))
-            .send()
-            .await
-            .expect("POST");
-        let (status, headers) = (resp.status(), resp.headers().clone());
-        self.remember(&headers);
-        (status, location(&headers), resp.text().await.expect("body"))
-    }
-
-    /// Signs in; returns the status, the redirect and the page.
-    async fn sign_in(&mut self, email: &str, password: &str) -> (StatusCode, String, String) {
-        let (status, _, page) = self.get("/admin/login").await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        let csrf = csrf_of(&page);
-        self.post(
-            "/admin/login",
-            &[("csrf", &csrf), ("email", email), ("password", password)],
-        )
-        .await
-    }
-
-    async fn signed_in(app: &TestApp, email: &str) -> Browser {
-        Browser::signed_in_with(app, email, FIREFOX).await
-    }
-
-    async fn signed_in_with(app: &TestApp, email: &str, agent: &'static str) -> Browser {
-        let mut b = Browser::with_agent(app, agent);
-        let (status, location, page) = b.sign_in(email, PASSWORD).await;
-        assert_eq!(status, StatusCode::SEE_OTHER, "{email}: {page}");
-        assert_eq!(location, "/admin");
-        b
-    }
-
-    /// The CSRF token of the session, from `path` (a page every role may open).
-    async fn csrf_from(&mut self, path: &str) -> String {
-        let (status, _, page) = self.get(path).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {page}");
-        csrf_of(&page)
-    }
-
-    /// Posts a form of the signed-in session (its CSRF token taken from the account page).
-    async fn submit(&mut self, path: &str, pairs: &[(&str, &str)]) -> (StatusCode, String, String) {
-        let csrf = self.csrf_from("/admin/account").await;
-        let mut all = vec![("csrf", csrf.as_str())];
-        all.extend_from_slice(pairs);
-        self.post(path, &all).await
-    }
-}
-
-fn location(headers: &HeaderMap) -> String {
-    headers
-        .get(LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string()
-}
 
 async fn user_id(app: &TestApp, email: &str) -> String {
     app.store
@@ -187,14 +61,13 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
 }
 
 /// Asserts the user is gated: pages go to the password form, changes are refused.
-async fn assert_gated(b: &mut Browser) {
+async fn assert_gated(b: &mut AdminBrowser) {
     for path in ["/admin", "/admin/incidents", "/admin/account"] {
-        let (status, location, page) = b.get(path).await;
+        let (status, headers, page) = b.get(path).await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{path}: {page}");
-        assert_eq!(location, "/admin/account/password", "{path}");
+        assert_eq!(location(&headers), "/admin/account/password", "{path}");
     }
-    let (status, _, page) = b.get("/admin/account/password").await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    let page = b.get_ok("/admin/account/password").await;
     assert!(page.contains("Choose a new password"), "{page}");
     assert!(
         !page.contains(r#"name="current""#),
@@ -202,40 +75,42 @@ async fn assert_gated(b: &mut Browser) {
     );
     let csrf = csrf_of(&page);
     let (status, _, page) = b
-        .post("/admin/account/totp/start", &[("csrf", &csrf)])
+        .post_raw("/admin/account/totp/start", form(&[("csrf", &csrf)]))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
     assert!(page.contains("choose a new one"), "{page}");
 }
 
 /// Chooses `new` on the forced form: refused while it is the temporary one.
-async fn choose_password(b: &mut Browser, temporary: &str, new: &str) {
-    let csrf = b.csrf_from("/admin/account/password").await;
+async fn choose_password(b: &mut AdminBrowser, temporary: &str, new: &str) {
+    b.read_csrf_from("/admin/account/password").await;
     let (status, _, page) = b
         .post(
             "/admin/account/password",
-            &[("csrf", &csrf), ("new", temporary), ("new2", temporary)],
+            &[("new", temporary), ("new2", temporary)],
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
     assert!(page.contains("temporary password"), "{page}");
-    let (status, location, page) = b
-        .post(
-            "/admin/account/password",
-            &[("csrf", &csrf), ("new", new), ("new2", new)],
-        )
+    let to = b
+        .post_see_other("/admin/account/password", &[("new", new), ("new2", new)])
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert_eq!(location, "/admin/account?done=password_changed");
+    assert_eq!(to, "/admin/account?done=password_changed");
     let (status, _, page) = b.get("/admin").await;
     assert_eq!(status, StatusCode::OK, "free to go on: {page}");
-    let (_, location, _) = b.get("/admin/account/password").await;
-    assert_eq!(location, "/admin/account", "nothing left to choose");
+    let (_, headers, _) = b.get("/admin/account/password").await;
+    assert_eq!(
+        location(&headers),
+        "/admin/account",
+        "nothing left to choose"
+    );
 }
 
 /// The temporary password signed in once: a second sign-in with it is refused, clearly.
 async fn assert_spent(app: &TestApp, email: &str, temporary: &str) {
-    let (status, _, page) = Browser::new(app).sign_in(email, temporary).await;
+    let (status, _, page) = AdminBrowser::new(&app.base)
+        .sign_in_with(email, temporary)
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{page}");
     assert!(page.contains("already been used to sign in once"), "{page}");
 }
@@ -246,18 +121,18 @@ async fn forced_change_after_ui_reset_body(app: TestApp) {
     add_user(app.store.as_ref(), ADA, Role::Admin).await;
     add_user(app.store.as_ref(), ROB, Role::Responder).await;
     let rob_id = user_id(&app, ROB).await;
-    let mut ada = Browser::signed_in(&app, ADA).await;
-    let mut rob_before = Browser::signed_in(&app, ROB).await;
+    let mut ada = AdminBrowser::signed_in(&app.base, ADA).await;
+    let mut rob_before = AdminBrowser::signed_in(&app.base, ROB).await;
 
     // An admin cannot reset their own password here (Account asks for the current one).
     let ada_id = user_id(&app, ADA).await;
     let (status, _, page) = ada
-        .submit(&format!("/admin/users/{ada_id}/reset-password"), &[])
+        .post(&format!("/admin/users/{ada_id}/reset-password"), &[])
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{page}");
 
     let (status, _, page) = ada
-        .submit(&format!("/admin/users/{rob_id}/reset-password"), &[])
+        .post(&format!("/admin/users/{rob_id}/reset-password"), &[])
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("signs in once"), "{page}");
@@ -266,10 +141,10 @@ async fn forced_change_after_ui_reset_body(app: TestApp) {
         .to_string();
 
     // Rob's open session ended at the reset; the old password no longer works.
-    let (status, location, _) = rob_before.get("/admin").await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(location.starts_with("/admin/login"), "{location}");
-    let (status, _, _) = Browser::new(&app).sign_in(ROB, PASSWORD).await;
+    rob_before.assert_signed_out().await;
+    let (status, _, _) = AdminBrowser::new(&app.base)
+        .sign_in_with(ROB, PASSWORD)
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // The users screen says a new password is awaited.
@@ -277,15 +152,15 @@ async fn forced_change_after_ui_reset_body(app: TestApp) {
     assert!(users.contains("must choose a new password"), "{users}");
 
     // The temporary password signs in, to the password form only, and only once.
-    let mut rob = Browser::new(&app);
-    let (status, location, page) = rob.sign_in(ROB, &temporary).await;
+    let mut rob = AdminBrowser::new(&app.base);
+    let (status, headers, page) = rob.sign_in_with(ROB, &temporary).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert_eq!(location, "/admin");
+    assert_eq!(location(&headers), "/admin");
     assert_gated(&mut rob).await;
     assert_spent(&app, ROB, &temporary).await;
     choose_password(&mut rob, &temporary, "a brand new passphrase of rob").await;
-    let (status, _, _) = Browser::new(&app)
-        .sign_in(ROB, "a brand new passphrase of rob")
+    let (status, _, _) = AdminBrowser::new(&app.base)
+        .sign_in_with(ROB, "a brand new passphrase of rob")
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
 
@@ -309,7 +184,7 @@ both_backends!(
 async fn forced_change_after_cli_reset_body(app: TestApp) {
     add_user(app.store.as_ref(), ADA, Role::Admin).await;
     add_user(app.store.as_ref(), VIC, Role::Viewer).await;
-    let mut vic_before = Browser::signed_in(&app, VIC).await;
+    let mut vic_before = AdminBrowser::signed_in(&app.base, VIC).await;
     const TEMPORARY: &str = "temporary from the command line";
     let url = app.database_url.clone();
     let dir = app.dir.path().to_path_buf();
@@ -324,14 +199,9 @@ async fn forced_change_after_cli_reset_body(app: TestApp) {
     out.assert_success("user reset-password");
     assert!(out.stderr.contains("choose a new password"), "{out}");
 
-    let (status, location, _) = vic_before.get("/admin").await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(
-        location.starts_with("/admin/login"),
-        "signed out: {location}"
-    );
-    let mut vic = Browser::new(&app);
-    let (status, _, page) = vic.sign_in(VIC, TEMPORARY).await;
+    vic_before.assert_signed_out().await;
+    let mut vic = AdminBrowser::new(&app.base);
+    let (status, _, page) = vic.sign_in_with(VIC, TEMPORARY).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     assert_gated(&mut vic).await;
     assert_spent(&app, VIC, TEMPORARY).await;
@@ -353,27 +223,23 @@ async fn deactivate_roles_and_delete_body(app: TestApp) {
     add_user(app.store.as_ref(), ADA, Role::Admin).await;
     add_user(app.store.as_ref(), ROB, Role::Responder).await;
     let rob_id = user_id(&app, ROB).await;
-    let mut ada = Browser::signed_in(&app, ADA).await;
-    let mut rob = Browser::signed_in(&app, ROB).await;
-    let rob_csrf = rob.csrf_from("/admin/account").await;
+    let mut ada = AdminBrowser::signed_in(&app.base, ADA).await;
+    let mut rob = AdminBrowser::signed_in(&app.base, ROB).await;
 
     // Deactivation: rob's open session stops working at once, sign-in is refused clearly.
-    let (status, location, page) = ada
-        .submit(
+    let to = ada
+        .post_see_other(
             &format!("/admin/users/{rob_id}/disable"),
             &[("disabled", "true")],
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert_eq!(location, "/admin/users?done=user_deactivated");
-    let (status, location, _) = rob.get("/admin").await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(location.starts_with("/admin/login"), "{location}");
-    let (status, _, _) = rob
-        .post("/admin/logout-everywhere", &[("csrf", &rob_csrf)])
-        .await;
+    assert_eq!(to, "/admin/users?done=user_deactivated");
+    rob.assert_signed_out().await;
+    let (status, _, _) = rob.post("/admin/logout-everywhere", &[]).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "the old session cannot post");
-    let (status, _, page) = Browser::new(&app).sign_in(ROB, PASSWORD).await;
+    let (status, _, page) = AdminBrowser::new(&app.base)
+        .sign_in_with(ROB, PASSWORD)
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
     assert!(page.contains("disabled"), "{page}");
     let (_, _, users) = ada.get("/admin/users").await;
@@ -385,57 +251,51 @@ async fn deactivate_roles_and_delete_body(app: TestApp) {
     );
 
     // Reactivation: rob may sign in again.
-    let (status, location, _) = ada
-        .submit(
+    let to = ada
+        .post_see_other(
             &format!("/admin/users/{rob_id}/disable"),
             &[("disabled", "false")],
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(location, "/admin/users?done=user_reactivated");
-    let mut rob = Browser::signed_in(&app, ROB).await;
+    assert_eq!(to, "/admin/users?done=user_reactivated");
+    let mut rob = AdminBrowser::signed_in(&app.base, ROB).await;
 
     // A role change takes effect on rob's next request.
     let (status, _, _) = rob.get("/admin/users").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a responder");
-    let (status, _, _) = ada
-        .submit(&format!("/admin/users/{rob_id}/role"), &[("role", "admin")])
+    ada.post_see_other(&format!("/admin/users/{rob_id}/role"), &[("role", "admin")])
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
     let (status, _, _) = rob.get("/admin/users").await;
     assert_eq!(status, StatusCode::OK, "an admin now, in the same session");
-    let (status, _, _) = ada
-        .submit(
-            &format!("/admin/users/{rob_id}/role"),
-            &[("role", "viewer")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
+    ada.post_see_other(
+        &format!("/admin/users/{rob_id}/role"),
+        &[("role", "viewer")],
+    )
+    .await;
     let (status, _, _) = rob.get("/admin/users").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a viewer now");
-    let (status, _, page) = rob.submit("/admin/account/totp/start", &[]).await;
+    let (status, _, page) = rob.post("/admin/account/totp/start", &[]).await;
     assert_eq!(status, StatusCode::OK, "own account still works: {page}");
 
     // Deletion asks first, then ends rob's session and account; the log keeps rob's name.
     let (status, _, page) = ada
-        .submit(&format!("/admin/users/{rob_id}/delete"), &[])
+        .post(&format!("/admin/users/{rob_id}/delete"), &[])
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("Delete rob@example.com"), "{page}");
     assert!(app.store.find_user_by_email(ROB).await.unwrap().is_some());
-    let (status, location, page) = ada
-        .submit(
+    let to = ada
+        .post_see_other(
             &format!("/admin/users/{rob_id}/delete"),
             &[("confirm", "yes")],
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert_eq!(location, "/admin/users?done=user_deleted");
+    assert_eq!(to, "/admin/users?done=user_deleted");
     assert!(app.store.find_user_by_email(ROB).await.unwrap().is_none());
-    let (status, location, _) = rob.get("/admin").await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(location.starts_with("/admin/login"), "{location}");
-    let (status, _, _) = Browser::new(&app).sign_in(ROB, PASSWORD).await;
+    rob.assert_signed_out().await;
+    let (status, _, _) = AdminBrowser::new(&app.base)
+        .sign_in_with(ROB, PASSWORD)
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         actors_of(&app, "user.deleted").await,
@@ -460,16 +320,16 @@ async fn deactivate_roles_and_delete_body(app: TestApp) {
         ("role", vec![("role", "viewer")]),
     ] {
         let (status, _, page) = ada
-            .submit(&format!("/admin/users/{ada_id}/{path}"), &pairs)
+            .post(&format!("/admin/users/{ada_id}/{path}"), &pairs)
             .await;
         assert_eq!(status, StatusCode::CONFLICT, "{path}: {page}");
         assert!(page.contains("yourself"), "{page}");
     }
     // And a viewer may do none of it.
     add_user(app.store.as_ref(), VIC, Role::Viewer).await;
-    let mut vic = Browser::signed_in(&app, VIC).await;
+    let mut vic = AdminBrowser::signed_in(&app.base, VIC).await;
     let (status, _, _) = vic
-        .submit(
+        .post(
             &format!("/admin/users/{ada_id}/disable"),
             &[("disabled", "true")],
         )
@@ -488,20 +348,15 @@ async fn the_last_active_admin_stays_body(app: TestApp) {
     add_user(app.store.as_ref(), VIC, Role::Viewer).await;
     let ada_id = user_id(&app, ADA).await;
     let bob_id = user_id(&app, "bob@example.com").await;
-    let mut ada = Browser::signed_in(&app, ADA).await;
-    let mut bob = Browser::signed_in(&app, "bob@example.com").await;
-    let ada_csrf = ada.csrf_from("/admin/account").await;
-    let bob_csrf = bob.csrf_from("/admin/account").await;
+    let mut ada = AdminBrowser::signed_in(&app.base, ADA).await;
+    let mut bob = AdminBrowser::signed_in(&app.base, "bob@example.com").await;
 
     // Two admins deactivate each other at the same moment: one wins, one admin is left.
     let ada_path = format!("/admin/users/{bob_id}/disable");
     let bob_path = format!("/admin/users/{ada_id}/disable");
-    let ada_form = [("csrf", ada_csrf.as_str()), ("disabled", "true")];
-    let bob_form = [("csrf", bob_csrf.as_str()), ("disabled", "true")];
-    let ((a, _, a_page), (b, _, b_page)) = tokio::join!(
-        ada.post(&ada_path, &ada_form),
-        bob.post(&bob_path, &bob_form),
-    );
+    let disable = [("disabled", "true")];
+    let ((a, _, a_page), (b, _, b_page)) =
+        tokio::join!(ada.post(&ada_path, &disable), bob.post(&bob_path, &disable));
     let won = [a, b]
         .iter()
         .filter(|s| **s == StatusCode::SEE_OTHER)
@@ -551,11 +406,12 @@ fn session_handle(page: &str, marker: &str) -> String {
 
 async fn sessions_listed_and_ended_body(app: TestApp) {
     add_user(app.store.as_ref(), ADA, Role::Admin).await;
-    let mut laptop = Browser::signed_in_with(&app, ADA, FIREFOX).await;
-    let mut phone = Browser::signed_in_with(&app, ADA, IPHONE).await;
+    let mut laptop = AdminBrowser::with_user_agent(&app.base, FIREFOX);
+    laptop.sign_in(ADA).await;
+    let mut phone = AdminBrowser::with_user_agent(&app.base, IPHONE);
+    phone.sign_in(ADA).await;
 
-    let (status, _, page) = laptop.get("/admin/account").await;
-    assert_eq!(status, StatusCode::OK);
+    let page = laptop.get_ok("/admin/account").await;
     assert_eq!(page.matches(r#"<li class="session">"#).count(), 2, "{page}");
     assert!(page.contains("Firefox on Linux"), "{page}");
     assert!(page.contains("Safari on iOS"), "{page}");
@@ -572,20 +428,12 @@ async fn sessions_listed_and_ended_body(app: TestApp) {
     assert!(users.contains(r#"<td class="sessions">2</td>"#), "{users}");
 
     // Ending the phone's session signs the phone out; the laptop goes on.
-    let csrf = csrf_of(&page);
-    let (status, location, page) = laptop
-        .post(
-            "/admin/account/sessions/end",
-            &[("csrf", &csrf), ("session", &there)],
-        )
+    let to = laptop
+        .post_see_other("/admin/account/sessions/end", &[("session", &there)])
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert_eq!(location, "/admin/account?done=session_ended");
-    let (status, location, _) = phone.get("/admin").await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(location.starts_with("/admin/login"), "{location}");
-    let (status, _, page) = laptop.get("/admin/account").await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(to, "/admin/account?done=session_ended");
+    phone.assert_signed_out().await;
+    let page = laptop.get_ok("/admin/account").await;
     assert_eq!(page.matches(r#"<li class="session">"#).count(), 1, "{page}");
     let (_, _, users) = laptop.get("/admin/users").await;
     assert!(users.contains(r#"<td class="sessions">1</td>"#), "{users}");
@@ -597,43 +445,36 @@ async fn sessions_listed_and_ended_body(app: TestApp) {
     // A handle that is not one of ours (ended, or made up) is a 404; nothing changes.
     for handle in [there.as_str(), "0123456789abcdef", "short"] {
         let (status, _, _) = laptop
-            .post(
-                "/admin/account/sessions/end",
-                &[("csrf", &csrf), ("session", handle)],
-            )
+            .post("/admin/account/sessions/end", &[("session", handle)])
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{handle}");
     }
     // Someone else's session cannot be ended from one's own page.
     add_user(app.store.as_ref(), VIC, Role::Viewer).await;
-    let mut vic = Browser::signed_in(&app, VIC).await;
+    let mut vic = AdminBrowser::signed_in(&app.base, VIC).await;
     let (_, _, vic_page) = vic.get("/admin/account").await;
     let vic_handle = session_handle(&vic_page, "(this browser)");
     let (status, _, _) = laptop
-        .post(
-            "/admin/account/sessions/end",
-            &[("csrf", &csrf), ("session", &vic_handle)],
-        )
+        .post("/admin/account/sessions/end", &[("session", &vic_handle)])
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(vic.get("/admin").await.0, StatusCode::OK);
 
     // Without the form's token nothing ends.
     let (status, _, _) = laptop
-        .post("/admin/account/sessions/end", &[("session", &here)])
+        .post_raw("/admin/account/sessions/end", form(&[("session", &here)]))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // Ending this browser's own session is signing out here.
-    let (status, location, _) = laptop
-        .post(
-            "/admin/account/sessions/end",
-            &[("csrf", &csrf), ("session", &here)],
-        )
+    let to = laptop
+        .post_see_other("/admin/account/sessions/end", &[("session", &here)])
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(location, "/admin/login?done=signed_out");
-    assert!(laptop.session.is_none(), "the cookie is cleared");
+    assert_eq!(to, "/admin/login?done=signed_out");
+    assert!(
+        laptop.cookie("pharos_session").is_none(),
+        "the cookie is cleared"
+    );
     app.stop().await;
 }
 both_backends!(sessions_listed_and_ended, sessions_listed_and_ended_body);
@@ -682,7 +523,7 @@ async fn escalation_form_body(app: TestApp) {
 
     // Every role has the navigation link; only admins get the form.
     for email in [ROB, VIC] {
-        let mut b = Browser::signed_in(&app, email).await;
+        let mut b = AdminBrowser::signed_in(&app.base, email).await;
         let (_, _, dashboard) = b.get("/admin").await;
         assert!(
             dashboard.contains(r#"href="/admin/notifications/escalation""#),
@@ -695,9 +536,8 @@ async fn escalation_form_body(app: TestApp) {
             "{page}"
         );
     }
-    let mut ada = Browser::signed_in(&app, ADA).await;
-    let (status, _, page) = ada.get("/admin/notifications/escalation").await;
-    assert_eq!(status, StatusCode::OK);
+    let mut ada = AdminBrowser::signed_in(&app.base, ADA).await;
+    let page = ada.get_ok("/admin/notifications/escalation").await;
     assert!(page.contains(r#"aria-current="page">Escalation"#), "{page}");
     assert!(page.contains("step10_channel"), "ten steps offered: {page}");
     assert!(!page.contains("step11_channel"), "{page}");
@@ -710,7 +550,6 @@ async fn escalation_form_body(app: TestApp) {
         (step1.as_str(), step2.as_str()),
         (pager.as_str(), chat.as_str())
     );
-    let csrf = csrf_of(&page);
 
     // An unknown channel (deleted meanwhile, or made up) is refused; nothing is stored.
     let ghost = uuid_like();
@@ -718,7 +557,6 @@ async fn escalation_form_body(app: TestApp) {
         .post(
             "/admin/notifications/escalation/policies",
             &[
-                ("csrf", &csrf),
                 ("name", "Ghostly"),
                 ("step1_channel", &ghost),
                 ("step1_wait", "5"),
@@ -734,11 +572,10 @@ async fn escalation_form_body(app: TestApp) {
     );
     assert!(app.store.list_policies().await.unwrap().is_empty());
 
-    let (status, location, page) = ada
-        .post(
+    let created = ada
+        .post_see_other(
             "/admin/notifications/escalation/policies",
             &[
-                ("csrf", &csrf),
                 ("name", "API on call"),
                 ("step1_channel", &step1),
                 ("step1_wait", "5"),
@@ -751,8 +588,7 @@ async fn escalation_form_body(app: TestApp) {
             ],
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert!(location.ends_with("done=policy_created"), "{location}");
+    assert!(created.ends_with("done=policy_created"), "{created}");
     let policies = app.store.list_policies().await.unwrap();
     assert_eq!(policies.len(), 1);
     let steps: Vec<(Vec<String>, u32)> = policies[0]
@@ -782,10 +618,9 @@ async fn escalation_form_body(app: TestApp) {
 
     // The policy's page ticks what is stored, by name, and opens the steps in use.
     let id = policies[0].id.to_string();
-    let (status, _, page) = ada
-        .get(&format!("/admin/notifications/escalation/policies/{id}"))
+    let page = ada
+        .get_ok(&format!("/admin/notifications/escalation/policies/{id}"))
         .await;
-    assert_eq!(status, StatusCode::OK);
     assert!(
         page.contains(&format!(
             r#"name="step3_channel" value="{pager}" checked> Pager"#
@@ -793,9 +628,9 @@ async fn escalation_form_body(app: TestApp) {
         "{page}"
     );
     // A responder may not post the form.
-    let mut rob = Browser::signed_in(&app, ROB).await;
+    let mut rob = AdminBrowser::signed_in(&app.base, ROB).await;
     let (status, _, _) = rob
-        .submit(
+        .post(
             "/admin/notifications/escalation/policies",
             &[
                 ("name", "Mine"),

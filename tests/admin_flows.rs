@@ -19,7 +19,7 @@
 
 mod common;
 
-use common::admin::{add_user, location, AdminBrowser};
+use common::admin::{add_user, csrf_of, form, location, AdminBrowser, Answer, PASSWORD};
 use common::app::{Db, TestApp};
 use pharos::account::{totp, Role};
 use pharos::clock::ManualClock;
@@ -129,8 +129,8 @@ fn wrong_code(secret: &str) -> String {
 }
 
 /// Password, then the code step; returns what the code's post answered.
-async fn sign_in_with_code(b: &mut AdminBrowser, code: &str) -> common::admin::Answer {
-    let (status, headers, page) = b.sign_in_with(ADA, common::admin::PASSWORD).await;
+async fn sign_in_with_code(b: &mut AdminBrowser, code: &str) -> Answer {
+    let (status, headers, page) = b.sign_in_with(ADA, PASSWORD).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     assert_eq!(location(&headers), "/admin/login/totp?next=%2Fadmin");
     assert!(
@@ -141,33 +141,31 @@ async fn sign_in_with_code(b: &mut AdminBrowser, code: &str) -> common::admin::A
         b.cookie("pharos_login").is_some(),
         "the pending sign-in cookie"
     );
-    let (status, _, page) = b.get("/admin/login/totp?next=%2Fadmin").await;
-    assert_eq!(status, StatusCode::OK, "{page}");
-    assert!(page.contains("<h1>Sign-in code</h1>"), "{page}");
-    let csrf = common::admin::csrf_of(&page);
-    b.post_raw(
-        "/admin/login/totp",
-        common::admin::form(&[("csrf", &csrf), ("code", code), ("next", "/admin")]),
-    )
-    .await
+    another_code(b, code).await
 }
 
 /// Posts one more code on the code step already shown (the pending cookie is still held).
-async fn another_code(b: &mut AdminBrowser, code: &str) -> common::admin::Answer {
-    let (status, _, page) = b.get("/admin/login/totp?next=%2Fadmin").await;
-    assert_eq!(status, StatusCode::OK, "{page}");
-    let csrf = common::admin::csrf_of(&page);
+async fn another_code(b: &mut AdminBrowser, code: &str) -> Answer {
+    let page = b.get_ok("/admin/login/totp?next=%2Fadmin").await;
+    assert!(page.contains("<h1>Sign-in code</h1>"), "{page}");
+    let csrf = csrf_of(&page);
     b.post_raw(
         "/admin/login/totp",
-        common::admin::form(&[("csrf", &csrf), ("code", code), ("next", "/admin")]),
+        form(&[("csrf", &csrf), ("code", code), ("next", "/admin")]),
     )
     .await
 }
 
-async fn sign_out(b: &mut AdminBrowser) {
-    let (status, headers, page) = b.post("/admin/logout", &[]).await;
+/// Posts one more code on the code step and asserts that it signs in, to the dashboard.
+async fn another_code_signs_in(b: &mut AdminBrowser, code: &str) {
+    let (status, headers, page) = another_code(b, code).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert_eq!(location(&headers), "/admin/login?done=signed_out");
+    assert_eq!(location(&headers), "/admin");
+}
+
+async fn sign_out(b: &mut AdminBrowser) {
+    let to = b.post_see_other("/admin/logout", &[]).await;
+    assert_eq!(to, "/admin/login?done=signed_out");
     assert!(b.cookie("pharos_session").is_none());
 }
 
@@ -200,14 +198,13 @@ async fn totp_is_enrolled_then_asked_for_and_a_code_counts_once(app: TestApp) {
     // step is still unused: the code typed here counts as used (see
     // `enrolment_code_counts_and_re_enrolment_starts_afresh`).
     let code = totp::code_at(&secret, unix_now() - 30).unwrap();
-    let (status, headers, page) = ada
-        .post(
+    let to = ada
+        .post_see_other(
             "/admin/account/totp/enable",
             &[("secret", &secret), ("code", &code)],
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert_eq!(location(&headers), "/admin/account?done=totp_enabled");
+    assert_eq!(to, "/admin/account?done=totp_enabled");
     let (_, _, account) = ada.get("/admin/account").await;
     assert!(
         account.contains("On: signing in asks for a code"),
@@ -221,20 +218,15 @@ async fn totp_is_enrolled_then_asked_for_and_a_code_counts_once(app: TestApp) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
     assert!(page.contains("wrong code"), "{page}");
     assert!(ada.cookie("pharos_session").is_none());
-    let (status, headers, _) = ada.get("/admin").await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "still signed out");
-    assert!(location(&headers).starts_with("/admin/login"));
+    ada.assert_signed_out().await;
 
     // The right code, on the same pending sign-in: signed in, the pending cookie cleared.
     let first_step = totp::step_at(unix_now());
     let code = totp::code_at(&secret, unix_now()).unwrap();
-    let (status, headers, page) = another_code(&mut ada, &code).await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert_eq!(location(&headers), "/admin");
+    another_code_signs_in(&mut ada, &code).await;
     assert!(ada.cookie("pharos_session").is_some());
     assert!(ada.cookie("pharos_login").is_none());
-    let (status, _, page) = ada.get("/admin").await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    ada.get_ok("/admin").await;
     ada.read_csrf().await;
     sign_out(&mut ada).await;
 
@@ -250,9 +242,7 @@ async fn totp_is_enrolled_then_asked_for_and_a_code_counts_once(app: TestApp) {
 
     // The app's next code (one step of drift is allowed) is a new code: it signs in.
     let next = totp::code_at(&secret, unix_now() + 30).unwrap();
-    let (status, headers, page) = another_code(&mut ada, &next).await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert_eq!(location(&headers), "/admin");
+    another_code_signs_in(&mut ada, &next).await;
     // And the earlier step's code is now refused too: steps only move forward.
     ada.read_csrf().await;
     sign_out(&mut ada).await;
@@ -330,8 +320,8 @@ async fn enrolment_code_counts_and_re_enrolment_starts_afresh(db: Db) {
         "{page}"
     );
     let first = enrol(&page);
-    let (status, headers, page) = ada
-        .post(
+    let to = ada
+        .post_see_other(
             "/admin/account/totp/enable",
             &[
                 ("secret", &first),
@@ -339,8 +329,7 @@ async fn enrolment_code_counts_and_re_enrolment_starts_afresh(db: Db) {
             ],
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert_eq!(location(&headers), "/admin/account?done=totp_enabled");
+    assert_eq!(to, "/admin/account?done=totp_enabled");
     sign_out(&mut ada).await;
 
     // The code typed to turn TOTP on cannot sign in within its window.
@@ -349,38 +338,26 @@ async fn enrolment_code_counts_and_re_enrolment_starts_afresh(db: Db) {
     assert!(page.contains("this code was used already"), "{page}");
     assert!(ada.cookie("pharos_session").is_none());
     // The app's next one does (the stored step moves to the next one).
-    let (status, headers, page) =
-        another_code(&mut ada, &totp::code_at(&first, at + 30).unwrap()).await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert_eq!(location(&headers), "/admin");
+    another_code_signs_in(&mut ada, &totp::code_at(&first, at + 30).unwrap()).await;
     ada.read_csrf().await;
 
     // Off, then on with a new secret, in the same 30 seconds.
-    let (status, headers, page) = ada
-        .post(
-            "/admin/account/totp/disable",
-            &[("password", common::admin::PASSWORD)],
-        )
+    let to = ada
+        .post_see_other("/admin/account/totp/disable", &[("password", PASSWORD)])
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert!(
-        location(&headers).starts_with("/admin/account"),
-        "{headers:?}"
-    );
+    assert!(to.starts_with("/admin/account"), "{to}");
     let (status, _, page) = ada.post("/admin/account/totp/start", &[]).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let second = enrol(&page);
     assert_ne!(first, second);
-    let (status, _, page) = ada
-        .post(
-            "/admin/account/totp/enable",
-            &[
-                ("secret", &second),
-                ("code", &totp::code_at(&second, at).unwrap()),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    ada.post_see_other(
+        "/admin/account/totp/enable",
+        &[
+            ("secret", &second),
+            ("code", &totp::code_at(&second, at).unwrap()),
+        ],
+    )
+    .await;
     sign_out(&mut ada).await;
 
     // The new secret's enrolment code is used; its next code signs in, although the old
@@ -388,10 +365,7 @@ async fn enrolment_code_counts_and_re_enrolment_starts_afresh(db: Db) {
     let (status, _, page) = sign_in_with_code(&mut ada, &totp::code_at(&second, at).unwrap()).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
     assert!(page.contains("this code was used already"), "{page}");
-    let (status, headers, page) =
-        another_code(&mut ada, &totp::code_at(&second, at + 30).unwrap()).await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert_eq!(location(&headers), "/admin");
+    another_code_signs_in(&mut ada, &totp::code_at(&second, at + 30).unwrap()).await;
     assert!(ada.cookie("pharos_session").is_some());
     app.stop().await;
 }
@@ -449,7 +423,7 @@ async fn too_many_failed_sign_ins_answer_a_readable_429_page_with_retry_after() 
         "what was typed is kept"
     );
     // The right password from the same address waits too; the account itself is not locked.
-    let (status, headers, _) = guesser.sign_in_with(ADA, common::admin::PASSWORD).await;
+    let (status, headers, _) = guesser.sign_in_with(ADA, PASSWORD).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(headers.contains_key(RETRY_AFTER));
     let stored = app.store.find_user_by_email(ADA).await.unwrap().unwrap();
@@ -465,8 +439,7 @@ async fn with_the_database_away_pages_say_so_forms_change_nothing_and_it_comes_b
     let app = common::app::spawn(Db::Sqlite).await.expect("sqlite app");
     with_users(&app).await;
     let mut ada = AdminBrowser::signed_in(&app.base, ADA).await;
-    let (status, _, page) = ada.get("/admin/incidents").await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    ada.get_ok("/admin/incidents").await;
     let opening = [
         ("name", "Written during the outage"),
         ("impact", "minor"),
@@ -521,9 +494,8 @@ async fn with_the_database_away_pages_say_so_forms_change_nothing_and_it_comes_b
     let (_, list) = app.get("/api/v1/incidents").await;
     assert_eq!(list["data"].as_array().unwrap().len(), 0, "{list}");
     // Sending the form again now works, once.
-    let (status, headers, page) = ada.post("/admin/incidents", &opening).await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert!(location(&headers).starts_with("/admin/incidents/"));
+    let to = ada.post_see_other("/admin/incidents", &opening).await;
+    assert!(to.starts_with("/admin/incidents/"));
     let (_, list) = app.get("/api/v1/incidents").await;
     let names: Vec<&str> = list["data"]
         .as_array()
@@ -577,11 +549,10 @@ async fn maintenances_are_scheduled_edited_updated_and_cancelled(app: TestApp) {
     let (api, web) = (&ids[0], &ids[1]);
     let mut rita = AdminBrowser::signed_in(&app.base, RITA).await;
 
-    let (status, _, page) = rita.get("/admin/maintenances/new").await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    let page = rita.get_ok("/admin/maintenances/new").await;
     assert!(page.contains("API") && page.contains("Website"), "{page}");
-    let (status, headers, page) = rita
-        .post(
+    let created = rita
+        .post_see_other(
             "/admin/maintenances",
             &[
                 ("name", "Database upgrade"),
@@ -593,8 +564,7 @@ async fn maintenances_are_scheduled_edited_updated_and_cancelled(app: TestApp) {
             ],
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    let admin_path = location(&headers).split('?').next().unwrap().to_string();
+    let admin_path = created.split('?').next().unwrap().to_string();
     assert!(
         admin_path.starts_with("/admin/maintenances/"),
         "{admin_path}"
@@ -621,8 +591,7 @@ async fn maintenances_are_scheduled_edited_updated_and_cancelled(app: TestApp) {
     );
 
     // Edit the window, the components and the name.
-    let (status, _, page) = rita.get(&admin_path).await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    let page = rita.get_ok(&admin_path).await;
     assert!(page.contains(r#"value="2030-01-02T02:00""#), "{page}");
     let edited = [
         ("name", "Database and cache upgrade"),
@@ -633,12 +602,8 @@ async fn maintenances_are_scheduled_edited_updated_and_cancelled(app: TestApp) {
         ("body", ""),
         ("move_to", ""),
     ];
-    let (status, headers, page) = rita.post(&admin_path, &edited).await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert_eq!(
-        location(&headers),
-        format!("{admin_path}?done=maintenance_saved")
-    );
+    let to = rita.post_see_other(&admin_path, &edited).await;
+    assert_eq!(to, format!("{admin_path}?done=maintenance_saved"));
     let moved = public_maintenance(&app, "Database and cache upgrade", |m| {
         m["scheduled_for"]
             .as_str()
@@ -658,8 +623,7 @@ async fn maintenances_are_scheduled_edited_updated_and_cancelled(app: TestApp) {
     // An update: the message is posted, the window stays.
     let mut update = edited.to_vec();
     update[5] = ("body", "Moved by a day for the release freeze.");
-    let (status, _, page) = rita.post(&admin_path, &update).await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    rita.post_see_other(&admin_path, &update).await;
     let updated = public_maintenance(&app, "Database and cache upgrade", |m| {
         update_bodies(m).len() == 2
     })
@@ -682,12 +646,10 @@ async fn maintenances_are_scheduled_edited_updated_and_cancelled(app: TestApp) {
     );
 
     // Cancel: completed on the JSON with the cancellation's message, gone from `/`.
-    let (status, headers, page) = rita.post(&format!("{admin_path}/cancel"), &[]).await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert_eq!(
-        location(&headers),
-        format!("{admin_path}?done=maintenance_cancelled")
-    );
+    let to = rita
+        .post_see_other(&format!("{admin_path}/cancel"), &[])
+        .await;
+    assert_eq!(to, format!("{admin_path}?done=maintenance_cancelled"));
     let cancelled = public_maintenance(&app, "Database and cache upgrade", |m| {
         m["status"] == "completed"
     })
@@ -746,12 +708,11 @@ async fn incident_templates_are_created_edited_deleted_and_prefill_a_new_inciden
     let (api, web) = (&ids[0], &ids[1]);
     let mut rita = AdminBrowser::signed_in(&app.base, RITA).await;
 
-    let (status, _, page) = rita.get("/admin/incident-templates/new").await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    rita.get_ok("/admin/incident-templates/new").await;
     let status_api = format!("status.{api}");
     let status_web = format!("status.{web}");
-    let (status, headers, page) = rita
-        .post(
+    let created = rita
+        .post_see_other(
             "/admin/incident-templates",
             &[
                 ("name", "Payments down"),
@@ -764,8 +725,7 @@ async fn incident_templates_are_created_edited_deleted_and_prefill_a_new_inciden
             ],
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert!(location(&headers).starts_with("/admin/incident-templates"));
+    assert!(created.starts_with("/admin/incident-templates"));
     let (_, _, list) = rita.get("/admin/incident-templates").await;
     assert!(
         list.contains("Payments down") && list.contains("Payments are failing"),
@@ -776,24 +736,23 @@ async fn incident_templates_are_created_edited_deleted_and_prefill_a_new_inciden
         .to_string();
 
     // Edit: another title, impact, status, message and component.
-    let (status, _, page) = rita.get(&format!("/admin/incident-templates/{id}")).await;
-    assert_eq!(status, StatusCode::OK, "{page}");
-    assert!(page.contains(r#"value="Payments are failing""#), "{page}");
-    let (status, _, page) = rita
-        .post(
-            &format!("/admin/incident-templates/{id}"),
-            &[
-                ("name", "Payments down"),
-                ("title", "Card payments are failing"),
-                ("impact", "critical"),
-                ("status", "identified"),
-                ("component", web),
-                (&status_web, "major_outage"),
-                ("body", "Card payments fail at the provider."),
-            ],
-        )
+    let page = rita
+        .get_ok(&format!("/admin/incident-templates/{id}"))
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert!(page.contains(r#"value="Payments are failing""#), "{page}");
+    rita.post_see_other(
+        &format!("/admin/incident-templates/{id}"),
+        &[
+            ("name", "Payments down"),
+            ("title", "Card payments are failing"),
+            ("impact", "critical"),
+            ("status", "identified"),
+            ("component", web),
+            (&status_web, "major_outage"),
+            ("body", "Card payments fail at the provider."),
+        ],
+    )
+    .await;
     let (_, _, list) = rita.get("/admin/incident-templates").await;
     assert!(list.contains("Card payments are failing"), "{list}");
     assert!(list.contains("Website: Major outage"), "{list}");
@@ -803,29 +762,28 @@ async fn incident_templates_are_created_edited_deleted_and_prefill_a_new_inciden
     );
 
     // Opening an incident from it: the form is prefilled with the edited values.
-    let (status, _, form) = rita
-        .get(&format!("/admin/incidents/new?template={id}"))
+    let prefilled = rita
+        .get_ok(&format!("/admin/incidents/new?template={id}"))
         .await;
-    assert_eq!(status, StatusCode::OK, "{form}");
     assert!(
-        form.contains(r#"value="Card payments are failing""#),
-        "{form}"
+        prefilled.contains(r#"value="Card payments are failing""#),
+        "{prefilled}"
     );
     assert!(
-        form.contains("Card payments fail at the provider."),
-        "{form}"
+        prefilled.contains("Card payments fail at the provider."),
+        "{prefilled}"
     );
     assert!(
-        form.contains(r#"<option value="critical" selected>"#),
-        "{form}"
+        prefilled.contains(r#"<option value="critical" selected>"#),
+        "{prefilled}"
     );
     assert!(
-        form.contains(r#"<option value="major_outage" selected>"#),
-        "{form}"
+        prefilled.contains(r#"<option value="major_outage" selected>"#),
+        "{prefilled}"
     );
     // Sending the prefilled form as it is opens the incident the template describes.
-    let (status, headers, page) = rita
-        .post(
+    let opened = rita
+        .post_see_other(
             "/admin/incidents",
             &[
                 ("template", &id),
@@ -839,8 +797,7 @@ async fn incident_templates_are_created_edited_deleted_and_prefill_a_new_inciden
             ],
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    let incident_id = location(&headers)["/admin/incidents/".len()..]
+    let incident_id = opened["/admin/incidents/".len()..]
         .split('?')
         .next()
         .unwrap()
@@ -851,11 +808,10 @@ async fn incident_templates_are_created_edited_deleted_and_prefill_a_new_inciden
     assert_eq!(incident["status"], "identified");
 
     // Delete: gone from the list; its link is a 404 page now.
-    let (status, headers, page) = rita
-        .post(&format!("/admin/incident-templates/{id}/delete"), &[])
+    let to = rita
+        .post_see_other(&format!("/admin/incident-templates/{id}/delete"), &[])
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert!(location(&headers).contains("template_deleted"));
+    assert!(to.contains("template_deleted"));
     let (_, _, list) = rita.get("/admin/incident-templates").await;
     assert!(!list.contains("Payments down"), "{list}");
     assert!(list.contains("No templates yet."), "{list}");
@@ -932,14 +888,12 @@ async fn an_admin_deletes_an_incident_and_a_responder_cannot(app: TestApp) {
 
     // An admin confirms, then deletes.
     let mut ada = AdminBrowser::signed_in(&app.base, ADA).await;
-    let (status, _, page) = ada.get(&format!("/admin/incidents/{id}/delete")).await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    let page = ada.get_ok(&format!("/admin/incidents/{id}/delete")).await;
     assert!(page.contains("Posted by mistake"), "{page}");
-    let (status, headers, page) = ada
-        .post(&format!("/admin/incidents/{id}/delete"), &[])
+    let to = ada
+        .post_see_other(&format!("/admin/incidents/{id}/delete"), &[])
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert_eq!(location(&headers), "/admin/incidents?done=incident_deleted");
+    assert_eq!(to, "/admin/incidents?done=incident_deleted");
     let (_, _, list) = ada.get("/admin/incidents?done=incident_deleted").await;
     assert!(list.contains("The incident is deleted."), "{list}");
     assert!(!list.contains("Posted by mistake"), "{list}");
@@ -960,8 +914,7 @@ async fn an_admin_deletes_an_incident_and_a_responder_cannot(app: TestApp) {
     assert_eq!(unresolved["incidents"], json!([]), "{unresolved}");
 
     // The audit log names the admin, on the page too.
-    let (status, _, audit) = ada.get("/admin/audit?kind=incident.deleted").await;
-    assert_eq!(status, StatusCode::OK, "{audit}");
+    let audit = ada.get_ok("/admin/audit?kind=incident.deleted").await;
     assert!(audit.contains("user:ada@example.com"), "{audit}");
     assert!(audit.contains("incident.deleted"), "{audit}");
     let deleted = app
@@ -1050,13 +1003,11 @@ async fn second_pages_show_the_next_rows_without_overlap_and_keep_the_filters() 
         assert_eq!(status, StatusCode::OK);
         opened.push(id);
     }
-    let (status, _, first) = ada.get("/admin/incidents").await;
-    assert_eq!(status, StatusCode::OK, "{first}");
+    let first = ada.get_ok("/admin/incidents").await;
     let page1 = links(&first, "/admin/incidents/");
     assert_eq!(page1.len(), 25, "{first}");
     let next = link_to(&first, "Older resolved incidents").expect("a link to the next page");
-    let (status, _, second) = ada.get(&next).await;
-    assert_eq!(status, StatusCode::OK, "{second}");
+    let second = ada.get_ok(&next).await;
     let page2 = links(&second, "/admin/incidents/");
     assert_eq!(page2.len(), 5, "{second}");
     no_overlap(&page1, &page2);
@@ -1087,8 +1038,7 @@ async fn second_pages_show_the_next_rows_without_overlap_and_keep_the_filters() 
             .await;
         assert_eq!(status, StatusCode::CREATED, "{monitor}");
     }
-    let (status, _, first) = ada.get("/admin/monitors?kind=tcp&q=edge").await;
-    assert_eq!(status, StatusCode::OK, "{first}");
+    let first = ada.get_ok("/admin/monitors?kind=tcp&q=edge").await;
     let page1 = links(&first, "/admin/monitors/");
     assert_eq!(page1.len(), 50, "{first}");
     let next = link_to(&first, "Next page").expect("a next page");
@@ -1096,8 +1046,7 @@ async fn second_pages_show_the_next_rows_without_overlap_and_keep_the_filters() 
         next.contains("kind=tcp") && next.contains("q=edge") && next.contains("page=2"),
         "{next}"
     );
-    let (status, _, second) = ada.get(&next).await;
-    assert_eq!(status, StatusCode::OK, "{second}");
+    let second = ada.get_ok(&next).await;
     let page2 = links(&second, "/admin/monitors/");
     assert_eq!(page2.len(), 10, "{second}");
     no_overlap(&page1, &page2);
@@ -1127,9 +1076,8 @@ async fn second_pages_show_the_next_rows_without_overlap_and_keep_the_filters() 
             .unwrap();
     }
     let actor = Actor::cli().to_string();
-    let query = common::admin::form(&[("actor", &actor), ("kind", "component.created")]);
-    let (status, _, first) = ada.get(&format!("/admin/audit?{query}")).await;
-    assert_eq!(status, StatusCode::OK, "{first}");
+    let query = form(&[("actor", &actor), ("kind", "component.created")]);
+    let first = ada.get_ok(&format!("/admin/audit?{query}")).await;
     let seqs = |page: &str| -> Vec<i64> {
         page.match_indices("<tr><td>")
             .map(|(at, _)| page[at + 8..].split('<').next().unwrap().parse().unwrap())
@@ -1143,8 +1091,7 @@ async fn second_pages_show_the_next_rows_without_overlap_and_keep_the_filters() 
         older.contains("kind=component.created") && older.contains("actor="),
         "{older}"
     );
-    let (status, _, second) = ada.get(&older).await;
-    assert_eq!(status, StatusCode::OK, "{second}");
+    let second = ada.get_ok(&older).await;
     let page2 = seqs(&second);
     assert_eq!(page2.len(), 50, "{second}");
     assert!(

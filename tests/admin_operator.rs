@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::admin::{add_user, csrf_of, form, set_cookie, PASSWORD};
+use common::admin::{add_user, form, AdminBrowser};
 
 use common::app::{Db, TestApp};
 use pharos::account::Role;
@@ -16,91 +16,7 @@ use pharos::domain::{ComponentStatus, ManagedBy};
 use pharos::events::Actor;
 use pharos::monitor::model::Check;
 use pharos::store::{AuditFilter, NewComponent, NewGroup, PageRequest, Store};
-use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, LOCATION};
 use reqwest::StatusCode;
-
-/// A browser: the session cookie and the pre-login cookie it holds.
-struct Browser {
-    base: String,
-    http: reqwest::Client,
-    session: Option<String>,
-    prelogin: Option<String>,
-}
-
-impl Browser {
-    fn new(base: &str) -> Browser {
-        Browser {
-            base: base.to_string(),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
-            session: None,
-            prelogin: None,
-        }
-    }
-
-    fn cookies(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(s) = &self.session {
-            parts.push(format!("pharos_session={s}"));
-        }
-        if let Some(p) = &self.prelogin {
-            parts.push(format!("pharos_csrf={p}"));
-        }
-        parts.join("; ")
-    }
-
-    async fn get(&mut self, path: &str) -> (StatusCode, String) {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header(COOKIE, self.cookies())
-            .send()
-            .await
-            .expect("GET");
-        let status = resp.status();
-        if let Some(v) = set_cookie(resp.headers(), "pharos_csrf") {
-            self.prelogin = Some(v);
-        }
-        (status, resp.text().await.expect("body"))
-    }
-
-    async fn post(&mut self, path: &str, body: String) -> (StatusCode, HeaderMap, String) {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(COOKIE, self.cookies())
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .expect("POST");
-        let (status, headers) = (resp.status(), resp.headers().clone());
-        if let Some(v) = set_cookie(&headers, "pharos_session") {
-            self.session = (!v.is_empty()).then_some(v);
-        }
-        (status, headers, resp.text().await.expect("body"))
-    }
-
-    async fn sign_in(base: &str, email: &str) -> (Browser, String) {
-        let mut b = Browser::new(base);
-        let (status, page) = b.get("/admin/login").await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        let csrf = csrf_of(&page);
-        let (status, _, page) = b
-            .post(
-                "/admin/login",
-                form(&[("csrf", &csrf), ("email", email), ("password", PASSWORD)]),
-            )
-            .await;
-        assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-        let (status, page) = b.get("/admin/account").await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        let csrf = csrf_of(&page);
-        (b, csrf)
-    }
-}
 
 async fn app_with_users() -> TestApp {
     let app = common::app::spawn(Db::Sqlite).await.expect("sqlite app");
@@ -162,17 +78,13 @@ async fn target() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn components_and_groups_are_created_ordered_edited_and_deleted_through_the_forms() {
     let app = app_with_users().await;
-    let (mut ada, csrf) = Browser::sign_in(&app.base, "ada@example.com").await;
+    let mut ada = AdminBrowser::signed_in(&app.base, "ada@example.com").await;
 
     // A group, then three components in it.
-    let (status, headers, page) = ada
-        .post(
-            "/admin/groups",
-            form(&[("csrf", &csrf), ("name", "Core"), ("description", "")]),
-        )
+    let to = ada
+        .post_see_other("/admin/groups", &[("name", "Core"), ("description", "")])
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert_eq!(headers[LOCATION], "/admin/components?done=group_created");
+    assert_eq!(to, "/admin/components?done=group_created");
     let group = app
         .store
         .list_groups(PageRequest::first(10))
@@ -187,15 +99,14 @@ async fn components_and_groups_are_created_ordered_edited_and_deleted_through_th
         let (status, _, page) = ada
             .post(
                 "/admin/components",
-                form(&[
-                    ("csrf", &csrf),
+                &[
                     ("name", name),
                     ("description", "serves things"),
                     ("group_id", &gid),
                     ("status", "operational"),
                     ("showcase", "on"),
                     ("start_date", "2026-01-31"),
-                ]),
+                ],
             )
             .await;
         assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
@@ -210,7 +121,7 @@ async fn components_and_groups_are_created_ordered_edited_and_deleted_through_th
     let (api, web, jobs) = (stored[0].id, stored[1].id, stored[2].id);
 
     // The list shows them in their group, with their status and the forms of an admin.
-    let (status, page) = ada.get("/admin/components").await;
+    let (status, _, page) = ada.get("/admin/components").await;
     assert_eq!(status, StatusCode::OK);
     for needle in ["Core", "API", "Web", "Jobs", "operational", "Move Jobs up"] {
         assert!(page.contains(needle), "{needle} in {page}");
@@ -220,7 +131,7 @@ async fn components_and_groups_are_created_ordered_edited_and_deleted_through_th
     let (status, _, page) = ada
         .post(
             &format!("/admin/components/{jobs}/move"),
-            form(&[("csrf", &csrf), ("direction", "up")]),
+            &[("direction", "up")],
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
@@ -232,19 +143,18 @@ async fn components_and_groups_are_created_ordered_edited_and_deleted_through_th
     assert_eq!(order, [api, jobs, web]);
 
     // Edit: a new name, out of the group, hidden.
-    let (status, page) = ada.get(&format!("/admin/components/{web}/edit")).await;
+    let (status, _, page) = ada.get(&format!("/admin/components/{web}/edit")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("value=\"Web\""), "{page}");
     let (status, _, page) = ada
         .post(
             &format!("/admin/components/{web}"),
-            form(&[
-                ("csrf", &csrf),
+            &[
                 ("name", "Website"),
                 ("description", ""),
                 ("group_id", ""),
                 ("start_date", ""),
-            ]),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
@@ -258,13 +168,12 @@ async fn components_and_groups_are_created_ordered_edited_and_deleted_through_th
     let (status, _, page) = ada
         .post(
             &format!("/admin/components/{api}"),
-            form(&[
-                ("csrf", &csrf),
+            &[
                 ("name", "   "),
                 ("description", "kept description"),
                 ("group_id", &gid),
                 ("start_date", "31/01/2026"),
-            ]),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
@@ -274,10 +183,7 @@ async fn components_and_groups_are_created_ordered_edited_and_deleted_through_th
     assert!(page.contains("value=\"31/01/2026\""), "{page}");
     assert_eq!(app.store.get_component(api).await.unwrap().name, "API");
     let (status, _, page) = ada
-        .post(
-            "/admin/groups",
-            form(&[("csrf", &csrf), ("name", ""), ("description", "typed")]),
-        )
+        .post("/admin/groups", &[("name", ""), ("description", "typed")])
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
     assert!(page.contains("`name` must not be empty"), "{page}");
@@ -287,7 +193,7 @@ async fn components_and_groups_are_created_ordered_edited_and_deleted_through_th
     let (status, _, page) = ada
         .post(
             &format!("/admin/components/{api}/status"),
-            form(&[("csrf", &csrf), ("status", "partial_outage")]),
+            &[("status", "partial_outage")],
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
@@ -297,11 +203,8 @@ async fn components_and_groups_are_created_ordered_edited_and_deleted_through_th
     );
 
     // A second group, moved above the first; renamed.
-    ada.post(
-        "/admin/groups",
-        form(&[("csrf", &csrf), ("name", "Edge"), ("description", "")]),
-    )
-    .await;
+    ada.post("/admin/groups", &[("name", "Edge"), ("description", "")])
+        .await;
     let edge = app
         .store
         .list_groups(PageRequest::first(10))
@@ -314,18 +217,14 @@ async fn components_and_groups_are_created_ordered_edited_and_deleted_through_th
     let (status, _, _) = ada
         .post(
             &format!("/admin/groups/{}/move", edge.id),
-            form(&[("csrf", &csrf), ("direction", "up")]),
+            &[("direction", "up")],
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (status, _, _) = ada
         .post(
             &format!("/admin/groups/{}", edge.id),
-            form(&[
-                ("csrf", &csrf),
-                ("name", "Edge network"),
-                ("description", ""),
-            ]),
+            &[("name", "Edge network"), ("description", "")],
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
@@ -341,22 +240,16 @@ async fn components_and_groups_are_created_ordered_edited_and_deleted_through_th
     assert_eq!(names, ["Edge network", "Core"]);
 
     // Delete: a confirmation page first, then the post.
-    let (status, page) = ada.get(&format!("/admin/components/{jobs}/delete")).await;
+    let (status, _, page) = ada.get(&format!("/admin/components/{jobs}/delete")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Delete component Jobs?"), "{page}");
     let (status, _, _) = ada
-        .post(
-            &format!("/admin/components/{jobs}/delete"),
-            form(&[("csrf", &csrf)]),
-        )
+        .post(&format!("/admin/components/{jobs}/delete"), &[])
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(app.store.get_component(jobs).await.is_err());
     let (status, _, _) = ada
-        .post(
-            &format!("/admin/groups/{}/delete", group.id),
-            form(&[("csrf", &csrf)]),
-        )
+        .post(&format!("/admin/groups/{}/delete", group.id), &[])
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(
@@ -406,46 +299,38 @@ async fn viewers_forms_without_csrf_and_config_managed_components_are_refused() 
         )
         .await
         .unwrap();
-    let status_form = |csrf: &str| form(&[("csrf", csrf), ("status", "major_outage")]);
+    let major_outage = [("status", "major_outage")];
 
     // A viewer sees the page without forms, and cannot post.
-    let (mut vic, vic_csrf) = Browser::sign_in(&app.base, "vic@example.com").await;
-    let (status, page) = vic.get("/admin/components").await;
+    let mut vic = AdminBrowser::signed_in(&app.base, "vic@example.com").await;
+    let (status, _, page) = vic.get("/admin/components").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         page.contains("API") && !page.contains("/status\""),
         "{page}"
     );
     let (status, _, page) = vic
-        .post(
-            &format!("/admin/components/{api}/status"),
-            status_form(&vic_csrf),
-        )
+        .post(&format!("/admin/components/{api}/status"), &major_outage)
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
     let (status, _, _) = vic
-        .post(
-            "/admin/monitors",
-            form(&[("csrf", &vic_csrf), ("name", "x"), ("kind", "push")]),
-        )
+        .post("/admin/monitors", &[("name", "x"), ("kind", "push")])
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // A responder may set a status, but not restructure the page.
-    let (mut rita, rita_csrf) = Browser::sign_in(&app.base, "rita@example.com").await;
-    let (status, _, page) = rita
-        .post(
-            "/admin/components",
-            form(&[("csrf", &rita_csrf), ("name", "Sneaky")]),
-        )
-        .await;
+    let mut rita = AdminBrowser::signed_in(&app.base, "rita@example.com").await;
+    let (status, _, page) = rita.post("/admin/components", &[("name", "Sneaky")]).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
 
     // Without the session's token, or with a wrong one: refused.
-    let (mut ada, _) = Browser::sign_in(&app.base, "ada@example.com").await;
-    for body in [form(&[("status", "major_outage")]), status_form("wrong")] {
+    let mut ada = AdminBrowser::signed_in(&app.base, "ada@example.com").await;
+    for body in [
+        form(&[("status", "major_outage")]),
+        form(&[("csrf", "wrong"), ("status", "major_outage")]),
+    ] {
         let (status, _, page) = ada
-            .post(&format!("/admin/components/{api}/status"), body)
+            .post_raw(&format!("/admin/components/{api}/status"), body)
             .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
         assert!(page.contains("security token"), "{page}");
@@ -459,10 +344,7 @@ async fn viewers_forms_without_csrf_and_config_managed_components_are_refused() 
 
     // The responder's status change goes through, under the responder's name.
     let (status, _, _) = rita
-        .post(
-            &format!("/admin/components/{api}/status"),
-            status_form(&rita_csrf),
-        )
+        .post(&format!("/admin/components/{api}/status"), &major_outage)
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(
@@ -492,13 +374,12 @@ async fn monitors_are_created_listed_edited_paused_test_run_and_deleted_through_
         .await
         .unwrap()
         .id;
-    let (mut ada, csrf) = Browser::sign_in(&app.base, "ada@example.com").await;
+    let mut ada = AdminBrowser::signed_in(&app.base, "ada@example.com").await;
     let ok_url = format!("{target}/ok");
     let driven = format!("component.{api}");
 
     // Bad input: 422 with the API's messages and every typed value kept; nothing stored.
-    let bad = form(&[
-        ("csrf", &csrf),
+    let bad = [
         ("kind", "http"),
         ("name", "API health"),
         ("url", "ftp://nowhere"),
@@ -507,8 +388,8 @@ async fn monitors_are_created_listed_edited_paused_test_run_and_deleted_through_
         ("down_after", "3"),
         ("up_after", "2"),
         ("tags", "team-a, prod"),
-    ]);
-    let (status, _, page) = ada.post("/admin/monitors", bad).await;
+    ];
+    let (status, _, page) = ada.post("/admin/monitors", &bad).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
     assert!(
         page.contains("interval_seconds: 5 is outside 10..=86400"),
@@ -521,9 +402,8 @@ async fn monitors_are_created_listed_edited_paused_test_run_and_deleted_through_
     assert!(app.store.all_monitors().await.unwrap().is_empty());
 
     // Test-run of the form's settings: a real check of a 200 and of a 500, nothing stored.
-    let run = |url: &str| {
-        form(&[
-            ("csrf", &csrf),
+    fn run(url: &str) -> [(&str, &str); 9] {
+        [
             ("kind", "http"),
             ("name", "API health"),
             ("url", url),
@@ -533,9 +413,9 @@ async fn monitors_are_created_listed_edited_paused_test_run_and_deleted_through_
             ("down_after", "3"),
             ("up_after", "2"),
             ("verify_tls", "on"),
-        ])
-    };
-    let (status, _, page) = ada.post("/admin/monitors/test", run(&ok_url)).await;
+        ]
+    }
+    let (status, _, page) = ada.post("/admin/monitors/test", &run(&ok_url)).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("Test-run: up"), "{page}");
     assert!(page.contains("<dt>Status code</dt><dd>200</dd>"), "{page}");
@@ -545,7 +425,7 @@ async fn monitors_are_created_listed_edited_paused_test_run_and_deleted_through_
         "the form is kept"
     );
     let (status, _, page) = ada
-        .post("/admin/monitors/test", run(&format!("{target}/fail")))
+        .post("/admin/monitors/test", &run(&format!("{target}/fail")))
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("Test-run: down"), "{page}");
@@ -560,11 +440,10 @@ async fn monitors_are_created_listed_edited_paused_test_run_and_deleted_through_
     );
 
     // Create: paused, driving a component.
-    let (status, headers, page) = ada
-        .post(
+    let created = ada
+        .post_see_other(
             "/admin/monitors",
-            form(&[
-                ("csrf", &csrf),
+            &[
                 ("kind", "http"),
                 ("name", "API health"),
                 ("url", &ok_url),
@@ -582,16 +461,15 @@ async fn monitors_are_created_listed_edited_paused_test_run_and_deleted_through_
                 ("paused", "on"),
                 ("verify_tls", "on"),
                 (&driven, "partial_outage"),
-            ]),
+            ],
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     let monitors = app.store.all_monitors().await.unwrap();
     assert_eq!(monitors.len(), 1);
     let m = &monitors[0];
     let id = m.id;
     assert_eq!(
-        headers[LOCATION],
+        created,
         format!("/admin/monitors/{id}?done=monitor_created")
     );
     assert!(m.paused && m.auto_incidents);
@@ -614,15 +492,15 @@ async fn monitors_are_created_listed_edited_paused_test_run_and_deleted_through_
 
     // The list finds it by state, kind and tag; the detail page shows it.
     for query in ["", "?state=paused", "?kind=http", "?q=TEAM-A"] {
-        let (status, page) = ada.get(&format!("/admin/monitors{query}")).await;
+        let (status, _, page) = ada.get(&format!("/admin/monitors{query}")).await;
         assert_eq!(status, StatusCode::OK);
         assert!(page.contains("API health"), "{query}: {page}");
     }
     for query in ["?state=down", "?kind=tcp", "?q=nothing-like-it"] {
-        let (_, page) = ada.get(&format!("/admin/monitors{query}")).await;
+        let (_, _, page) = ada.get(&format!("/admin/monitors{query}")).await;
         assert!(!page.contains("API health"), "{query}: {page}");
     }
-    let (status, page) = ada.get(&format!("/admin/monitors/{id}")).await;
+    let (status, _, page) = ada.get(&format!("/admin/monitors/{id}")).await;
     assert_eq!(status, StatusCode::OK);
     for needle in [
         "API health",
@@ -636,45 +514,29 @@ async fn monitors_are_created_listed_edited_paused_test_run_and_deleted_through_
     }
 
     // Test-run of the stored monitor (a responder may).
-    let (mut rita, rita_csrf) = Browser::sign_in(&app.base, "rita@example.com").await;
-    let (status, _, page) = rita
-        .post(
-            &format!("/admin/monitors/{id}/test"),
-            form(&[("csrf", &rita_csrf)]),
-        )
-        .await;
+    let mut rita = AdminBrowser::signed_in(&app.base, "rita@example.com").await;
+    let (status, _, page) = rita.post(&format!("/admin/monitors/{id}/test"), &[]).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("Test-run: up"), "{page}");
     assert!(app.store.recent_checks(id, 10).await.unwrap().is_empty());
 
     // Resume and pause (responders).
     let (status, _, _) = rita
-        .post(
-            &format!("/admin/monitors/{id}/resume"),
-            form(&[("csrf", &rita_csrf)]),
-        )
+        .post(&format!("/admin/monitors/{id}/resume"), &[])
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(!app.store.get_monitor(id).await.unwrap().paused);
-    let (status, _, _) = rita
-        .post(
-            &format!("/admin/monitors/{id}/pause"),
-            form(&[("csrf", &rita_csrf)]),
-        )
-        .await;
+    let (status, _, _) = rita.post(&format!("/admin/monitors/{id}/pause"), &[]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(app.store.get_monitor(id).await.unwrap().paused);
     // But not edit.
     let (status, _, _) = rita
-        .post(
-            &format!("/admin/monitors/{id}"),
-            form(&[("csrf", &rita_csrf), ("name", "Renamed")]),
-        )
+        .post(&format!("/admin/monitors/{id}"), &[("name", "Renamed")])
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // Edit: the form shows the stored settings; a new name and interval, no component.
-    let (status, page) = ada.get(&format!("/admin/monitors/{id}/edit")).await;
+    let (status, _, page) = ada.get(&format!("/admin/monitors/{id}/edit")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("json /ok = true"), "{page}");
     assert!(
@@ -684,8 +546,7 @@ async fn monitors_are_created_listed_edited_paused_test_run_and_deleted_through_
     let (status, _, page) = ada
         .post(
             &format!("/admin/monitors/{id}"),
-            form(&[
-                ("csrf", &csrf),
+            &[
                 ("name", "API health (v2)"),
                 ("url", &ok_url),
                 ("method", "HEAD"),
@@ -694,7 +555,7 @@ async fn monitors_are_created_listed_edited_paused_test_run_and_deleted_through_
                 ("down_after", "4"),
                 ("up_after", "2"),
                 ("verify_tls", "on"),
-            ]),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
@@ -710,14 +571,13 @@ async fn monitors_are_created_listed_edited_paused_test_run_and_deleted_through_
     let (status, _, page) = ada
         .post(
             &format!("/admin/monitors/{id}"),
-            form(&[
-                ("csrf", &csrf),
+            &[
                 ("name", "Typed name"),
                 ("url", &ok_url),
                 ("interval_seconds", "60"),
                 ("timeout_ms", "90000"),
                 ("down_after", "x"),
-            ]),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
@@ -739,8 +599,7 @@ async fn monitors_are_created_listed_edited_paused_test_run_and_deleted_through_
     let (status, _, page) = ada
         .post(
             "/admin/monitors",
-            form(&[
-                ("csrf", &csrf),
+            &[
                 ("kind", "push"),
                 ("name", "Nightly backup"),
                 ("interval_seconds", "3600"),
@@ -748,7 +607,7 @@ async fn monitors_are_created_listed_edited_paused_test_run_and_deleted_through_
                 ("grace_seconds", "60"),
                 ("down_after", "1"),
                 ("up_after", "1"),
-            ]),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
@@ -758,17 +617,13 @@ async fn monitors_are_created_listed_edited_paused_test_run_and_deleted_through_
     assert_eq!(resp.status(), StatusCode::OK, "the push URL works");
 
     // Delete, after a confirmation page.
-    let (status, page) = ada.get(&format!("/admin/monitors/{id}/delete")).await;
+    let (status, _, page) = ada.get(&format!("/admin/monitors/{id}/delete")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Delete monitor API health (v2)?"), "{page}");
-    let (status, headers, _) = ada
-        .post(
-            &format!("/admin/monitors/{id}/delete"),
-            form(&[("csrf", &csrf)]),
-        )
+    let to = ada
+        .post_see_other(&format!("/admin/monitors/{id}/delete"), &[])
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(headers[LOCATION], "/admin/monitors?done=monitor_deleted");
+    assert_eq!(to, "/admin/monitors?done=monitor_deleted");
     assert!(app.store.get_monitor(id).await.is_err());
 
     // The audit log names who did what.

@@ -4,12 +4,14 @@
 //! one-time set-up link, signing out (here and everywhere), idle expiry on a manual clock, and
 //! the security headers of HTML responses.
 //!
-//! Requests are made without following redirects and with cookies handled by hand, so each
-//! test sees exactly what a browser would be told.
+//! Requests go through [`AdminBrowser`], which follows no redirect and keeps cookies as a
+//! browser does, so each test sees exactly what a browser would be told.
 
 mod common;
 
-use common::admin::{add_user, csrf_of, form, set_cookie_with_header, PASSWORD};
+use common::admin::{
+    add_user, csrf_of, form, location, set_cookie_with_header, AdminBrowser, PASSWORD,
+};
 
 use common::app::{Db, TestApp};
 use common::process::{pharos, run, Server};
@@ -17,7 +19,6 @@ use pharos::account::Role;
 use pharos::clock::ManualClock;
 use pharos::domain::Timestamp;
 use pharos::store::Store;
-use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, LOCATION, ORIGIN};
 use reqwest::StatusCode;
 use std::sync::Arc;
 
@@ -26,97 +27,6 @@ fn client() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
-}
-
-/// A browser against one base URL: the session cookie and the pre-login cookie it holds.
-struct Browser {
-    base: String,
-    http: reqwest::Client,
-    session: Option<String>,
-    prelogin: Option<String>,
-}
-
-impl Browser {
-    fn new(base: &str) -> Browser {
-        Browser {
-            base: base.to_string(),
-            http: client(),
-            session: None,
-            prelogin: None,
-        }
-    }
-
-    fn cookies(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(s) = &self.session {
-            parts.push(format!("pharos_session={s}"));
-        }
-        if let Some(p) = &self.prelogin {
-            parts.push(format!("pharos_csrf={p}"));
-        }
-        parts.join("; ")
-    }
-
-    async fn get(&mut self, path: &str) -> (StatusCode, HeaderMap, String) {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header(COOKIE, self.cookies())
-            .send()
-            .await
-            .expect("GET");
-        let (status, headers) = (resp.status(), resp.headers().clone());
-        if let Some((v, _)) = set_cookie_with_header(&headers, "pharos_csrf") {
-            self.prelogin = Some(v);
-        }
-        (status, headers, resp.text().await.expect("body"))
-    }
-
-    async fn post(&mut self, path: &str, body: String) -> (StatusCode, HeaderMap, String) {
-        self.post_with(path, body, None).await
-    }
-
-    async fn post_with(
-        &mut self,
-        path: &str,
-        body: String,
-        origin: Option<&str>,
-    ) -> (StatusCode, HeaderMap, String) {
-        let mut req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(COOKIE, self.cookies())
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body);
-        if let Some(o) = origin {
-            req = req.header(ORIGIN, o);
-        }
-        let resp = req.send().await.expect("POST");
-        let (status, headers) = (resp.status(), resp.headers().clone());
-        if let Some((v, _)) = set_cookie_with_header(&headers, "pharos_session") {
-            self.session = (!v.is_empty()).then_some(v);
-        }
-        (status, headers, resp.text().await.expect("body"))
-    }
-
-    /// Signs in; returns the status and the page (a 303 when it worked).
-    async fn sign_in(&mut self, email: &str, password: &str) -> (StatusCode, HeaderMap, String) {
-        let (status, _, page) = self.get("/admin/login").await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        let csrf = csrf_of(&page);
-        self.post(
-            "/admin/login",
-            form(&[("csrf", &csrf), ("email", email), ("password", password)]),
-        )
-        .await
-    }
-
-    /// The CSRF token of the signed-in session, from a page.
-    async fn csrf(&mut self) -> String {
-        let (status, _, page) = self.get("/admin/account").await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        csrf_of(&page)
-    }
 }
 
 async fn app_with_users() -> TestApp {
@@ -129,11 +39,8 @@ async fn app_with_users() -> TestApp {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forms_without_the_right_csrf_token_or_origin_are_refused_and_change_nothing() {
     let app = app_with_users().await;
-    let mut ada = Browser::new(&app.base);
-    let (status, headers, _) = ada.sign_in("ada@example.com", PASSWORD).await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(headers[LOCATION], "/admin");
-    let csrf = ada.csrf().await;
+    let mut ada = AdminBrowser::signed_in(&app.base, "ada@example.com").await;
+    let csrf = ada.csrf.clone();
     let before = app.store.list_tokens().await.unwrap().len();
 
     for body in [
@@ -145,23 +52,23 @@ async fn forms_without_the_right_csrf_token_or_origin_are_refused_and_change_not
         ]),
         form(&[("csrf", ""), ("name", "sneaky"), ("scope", "admin")]),
     ] {
-        let (status, _, page) = ada.post("/admin/tokens", body).await;
+        let (status, _, page) = ada.post_raw("/admin/tokens", body).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
         assert!(page.contains("security token"), "{page}");
     }
     // The right token from another site.
     let (status, _, _) = ada
-        .post_with(
+        .post_raw_with_origin(
             "/admin/tokens",
+            "https://evil.example",
             form(&[("csrf", &csrf), ("name", "sneaky"), ("scope", "admin")]),
-            Some("https://evil.example"),
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // No session at all: 403 for a POST.
-    let mut stranger = Browser::new(&app.base);
+    let mut stranger = AdminBrowser::new(&app.base);
     let (status, _, _) = stranger
-        .post(
+        .post_raw(
             "/admin/tokens",
             form(&[("csrf", &csrf), ("name", "sneaky"), ("scope", "admin")]),
         )
@@ -169,7 +76,7 @@ async fn forms_without_the_right_csrf_token_or_origin_are_refused_and_change_not
     assert_eq!(status, StatusCode::FORBIDDEN);
     // Sign-in itself needs its pre-login token.
     let (status, _, _) = stranger
-        .post(
+        .post_raw(
             "/admin/login",
             form(&[("email", "ada@example.com"), ("password", PASSWORD)]),
         )
@@ -183,10 +90,10 @@ async fn forms_without_the_right_csrf_token_or_origin_are_refused_and_change_not
 
     // With the token, the same form works, from this site.
     let (status, _, page) = ada
-        .post_with(
+        .post_raw_with_origin(
             "/admin/tokens",
+            &app.base,
             form(&[("csrf", &csrf), ("name", "deploy"), ("scope", "write")]),
-            Some(&app.base),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
@@ -198,31 +105,19 @@ async fn forms_without_the_right_csrf_token_or_origin_are_refused_and_change_not
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_cannot_post() {
     let app = app_with_users().await;
-    let mut vic = Browser::new(&app.base);
-    assert_eq!(
-        vic.sign_in("vic@example.com", PASSWORD).await.0,
-        StatusCode::SEE_OTHER
-    );
-    let csrf = vic.csrf().await;
+    let mut vic = AdminBrowser::signed_in(&app.base, "vic@example.com").await;
     let users = app.store.count_users().await.unwrap();
     let tokens = app.store.list_tokens().await.unwrap().len();
     let (status, _, page) = vic
         .post(
             "/admin/users",
-            form(&[
-                ("csrf", &csrf),
-                ("email", "x@example.com"),
-                ("role", "admin"),
-            ]),
+            &[("email", "x@example.com"), ("role", "admin")],
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
     assert!(page.contains("only admins"), "{page}");
     let (status, _, _) = vic
-        .post(
-            "/admin/tokens",
-            form(&[("csrf", &csrf), ("name", "mine"), ("scope", "admin")]),
-        )
+        .post("/admin/tokens", &[("name", "mine"), ("scope", "admin")])
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _, _) = vic.get("/admin/users").await;
@@ -241,9 +136,11 @@ async fn a_viewer_cannot_post() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_wrong_passwords_lock_the_account_even_against_the_right_one() {
     let app = app_with_users().await;
-    let mut guesser = Browser::new(&app.base);
+    let mut guesser = AdminBrowser::new(&app.base);
     for i in 1..=10 {
-        let (status, _, page) = guesser.sign_in("ada@example.com", "wrong password!").await;
+        let (status, _, page) = guesser
+            .sign_in_with("ada@example.com", "wrong password!")
+            .await;
         if i < 10 {
             assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "attempt {i}");
             assert!(page.contains("wrong email or password"), "{page}");
@@ -252,21 +149,21 @@ async fn ten_wrong_passwords_lock_the_account_even_against_the_right_one() {
             assert!(page.contains("locked"), "{page}");
         }
     }
-    let (status, _, page) = guesser.sign_in("ada@example.com", PASSWORD).await;
+    let (status, _, page) = guesser.sign_in_with("ada@example.com", PASSWORD).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{page}");
     assert!(
         page.contains("locked") && page.contains("15 minutes"),
         "{page}"
     );
-    assert!(guesser.session.is_none(), "no session");
+    assert!(guesser.cookie("pharos_session").is_none(), "no session");
     // Stored: another browser (another address or process) is refused too.
-    let mut other = Browser::new(&app.base);
+    let mut other = AdminBrowser::new(&app.base);
     assert_eq!(
-        other.sign_in("ada@example.com", PASSWORD).await.0,
+        other.sign_in_with("ada@example.com", PASSWORD).await.0,
         StatusCode::TOO_MANY_REQUESTS
     );
     // Unknown emails answer like wrong passwords.
-    let (status, _, page) = other.sign_in("nobody@example.com", PASSWORD).await;
+    let (status, _, page) = other.sign_in_with("nobody@example.com", PASSWORD).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("wrong email or password"));
     app.stop().await;
@@ -275,15 +172,15 @@ async fn ten_wrong_passwords_lock_the_account_even_against_the_right_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cookies_carry_their_flags() {
     let app = app_with_users().await;
-    let mut b = Browser::new(&app.base);
-    let (_, headers, _) = b.sign_in("ada@example.com", PASSWORD).await;
+    let mut b = AdminBrowser::new(&app.base);
+    let (_, headers, _) = b.sign_in_with("ada@example.com", PASSWORD).await;
     let (_, cookie) = set_cookie_with_header(&headers, "pharos_session").expect("session cookie");
     for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(cookie.contains(flag), "{cookie}");
     }
     assert!(!cookie.contains("Secure"), "plain http page: {cookie}");
     assert_eq!(
-        b.session.as_ref().map(String::len),
+        b.cookie("pharos_session").map(str::len),
         Some(43),
         "256 random bits"
     );
@@ -293,8 +190,8 @@ async fn cookies_carry_their_flags() {
         .await
         .expect("app");
     add_user(app.store.as_ref(), "ada@example.com", Role::Admin).await;
-    let mut b = Browser::new(&app.base);
-    let (_, headers, _) = b.sign_in("ada@example.com", PASSWORD).await;
+    let mut b = AdminBrowser::new(&app.base);
+    let (_, headers, _) = b.sign_in_with("ada@example.com", PASSWORD).await;
     let (_, cookie) = set_cookie_with_header(&headers, "pharos_session").expect("session cookie");
     assert!(cookie.contains("; Secure"), "{cookie}");
     assert!(
@@ -307,34 +204,20 @@ async fn cookies_carry_their_flags() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_log_names_the_user_of_each_change() {
     let app = app_with_users().await;
-    let mut ada = Browser::new(&app.base);
-    ada.sign_in("ada@example.com", PASSWORD).await;
-    let csrf = ada.csrf().await;
+    let mut ada = AdminBrowser::signed_in(&app.base, "ada@example.com").await;
     let (status, _, _) = ada
-        .post(
-            "/admin/tokens",
-            form(&[("csrf", &csrf), ("name", "ci"), ("scope", "read")]),
-        )
+        .post("/admin/tokens", &[("name", "ci"), ("scope", "read")])
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _, _) = ada
         .post(
             "/admin/users",
-            form(&[
-                ("csrf", &csrf),
-                ("email", "rob@example.com"),
-                ("role", "responder"),
-            ]),
+            &[("email", "rob@example.com"), ("role", "responder")],
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _, _) = ada
-        .post(
-            "/admin/tokens/revoke",
-            form(&[("csrf", &csrf), ("name", "ci")]),
-        )
+    ada.post_see_other("/admin/tokens/revoke", &[("name", "ci")])
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
 
     let events = app.store.list_events(0, 1000).await.unwrap();
     for kind in [
@@ -374,32 +257,27 @@ async fn the_audit_log_names_the_user_of_each_change() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_out_here_and_everywhere() {
     let app = app_with_users().await;
-    let mut phone = Browser::new(&app.base);
-    let mut laptop = Browser::new(&app.base);
-    phone.sign_in("ada@example.com", PASSWORD).await;
-    laptop.sign_in("ada@example.com", PASSWORD).await;
-    let mut tablet = Browser::new(&app.base);
-    tablet.sign_in("ada@example.com", PASSWORD).await;
+    let mut phone = AdminBrowser::signed_in(&app.base, "ada@example.com").await;
+    let mut laptop = AdminBrowser::signed_in(&app.base, "ada@example.com").await;
+    let mut tablet = AdminBrowser::signed_in(&app.base, "ada@example.com").await;
 
     // Sign out on the tablet: only the tablet's session ends.
-    let old = tablet.session.clone();
-    let csrf = tablet.csrf().await;
-    let (status, headers, _) = tablet.post("/admin/logout", form(&[("csrf", &csrf)])).await;
+    let old = tablet
+        .cookie("pharos_session")
+        .expect("a session")
+        .to_string();
+    let (status, headers, _) = tablet.post("/admin/logout", &[]).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (_, cleared) = set_cookie_with_header(&headers, "pharos_session").expect("cleared");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
-    tablet.session = old;
+    tablet.insert_cookie("pharos_session", &old);
     let (status, headers, _) = tablet.get("/admin/account").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(headers[LOCATION], "/admin/login?next=%2Fadmin%2Faccount");
+    assert_eq!(location(&headers), "/admin/login?next=%2Fadmin%2Faccount");
     assert_eq!(phone.get("/admin/account").await.0, StatusCode::OK);
 
     // Everywhere from the phone: the laptop is signed out too.
-    let csrf = phone.csrf().await;
-    let (status, _, _) = phone
-        .post("/admin/logout-everywhere", form(&[("csrf", &csrf)]))
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
+    phone.post_see_other("/admin/logout-everywhere", &[]).await;
     assert_eq!(laptop.get("/admin/account").await.0, StatusCode::SEE_OTHER);
     assert_eq!(laptop.get("/admin").await.0, StatusCode::SEE_OTHER);
     let events = app.store.list_events(0, 1000).await.unwrap();
@@ -421,10 +299,8 @@ async fn an_idle_session_ends_and_a_used_one_does_not() {
         .await
         .expect("app");
     add_user(app.store.as_ref(), "ada@example.com", Role::Admin).await;
-    let mut used = Browser::new(&app.base);
-    let mut idle = Browser::new(&app.base);
-    used.sign_in("ada@example.com", PASSWORD).await;
-    idle.sign_in("ada@example.com", PASSWORD).await;
+    let mut used = AdminBrowser::signed_in(&app.base, "ada@example.com").await;
+    let mut idle = AdminBrowser::signed_in(&app.base, "ada@example.com").await;
     // Used every 6 hours for a day: it stays; the other is idle past 12 hours.
     for _ in 0..4 {
         clock.advance(chrono::Duration::hours(6));
@@ -432,13 +308,10 @@ async fn an_idle_session_ends_and_a_used_one_does_not() {
     }
     let (status, headers, _) = idle.get("/admin/account").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(headers[LOCATION]
-        .to_str()
-        .unwrap()
-        .starts_with("/admin/login"));
+    assert!(location(&headers).starts_with("/admin/login"));
     // And a POST from the idle session is refused.
     let (status, _, _) = idle
-        .post("/admin/logout-everywhere", form(&[("csrf", "x")]))
+        .post_raw("/admin/logout-everywhere", form(&[("csrf", "x")]))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // The absolute expiry (14 days) ends even a used session.
@@ -525,9 +398,8 @@ async fn the_setup_link_works_once_and_a_session_survives_a_restart() {
     assert!(server
         .stderr_so_far()
         .contains("no admin account yet: open http://"));
-    let mut b = Browser::new(&server.base);
-    let (status, _, page) = b.get(&link).await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    let mut b = AdminBrowser::new(&server.base);
+    let page = b.get_ok(&link).await;
     let csrf = csrf_of(&page);
     let token = link.split('=').nth(1).unwrap();
     let body = |password2: &str| {
@@ -540,25 +412,25 @@ async fn the_setup_link_works_once_and_a_session_survives_a_restart() {
             ("password2", password2),
         ])
     };
-    let (status, _, page) = b.post("/admin/setup", body("different password")).await;
+    let (status, _, page) = b.post_raw("/admin/setup", body("different password")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("differ"), "{page}");
-    let (status, headers, _) = b.post("/admin/setup", body(PASSWORD)).await;
+    let (status, headers, _) = b.post_raw("/admin/setup", body(PASSWORD)).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(headers[LOCATION], "/admin");
+    assert_eq!(location(&headers), "/admin");
     let (status, _, page) = b.get("/admin").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Dashboard") && page.contains("Root"));
     // Spent: the link refuses now.
-    let mut again = Browser::new(&server.base);
+    let mut again = AdminBrowser::new(&server.base);
     let (status, _, page) = again.get(&link).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(page.contains("An account exists already"));
-    let (status, _, _) = again.post("/admin/setup", body(PASSWORD)).await;
+    let (status, _, _) = again.post_raw("/admin/setup", body(PASSWORD)).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "no pre-login cookie yet");
     let csrf2 = csrf_of(&again.get("/admin/login").await.2);
     let (status, _, _) = again
-        .post(
+        .post_raw(
             "/admin/setup",
             form(&[
                 ("csrf", &csrf2),
@@ -577,8 +449,7 @@ async fn the_setup_link_works_once_and_a_session_survives_a_restart() {
     let server = serve(dir.path(), None);
     assert!(!server.stderr_so_far().contains("no admin account yet"));
     b.base = server.base.clone();
-    let (status, _, page) = b.get("/admin/account").await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    let page = b.get_ok("/admin/account").await;
     assert!(page.contains("root@example.com"));
     server.terminate();
 }
@@ -608,18 +479,13 @@ async fn a_session_made_on_one_process_works_on_another_on_postgresql() {
     );
     let a = serve(dir_a.path(), Some(&url));
     let b = serve(dir_b.path(), Some(&url));
-    let mut browser = Browser::new(&a.base);
-    let (status, _, _) = browser.sign_in("ops@example.com", PASSWORD).await;
+    let mut browser = AdminBrowser::new(&a.base);
+    let (status, _, _) = browser.sign_in_with("ops@example.com", PASSWORD).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     browser.base = b.base.clone();
-    let (status, _, page) = browser.get("/admin/account").await;
-    assert_eq!(status, StatusCode::OK, "{page}");
-    let csrf = csrf_of(&page);
+    browser.read_csrf().await;
     let (status, _, _) = browser
-        .post(
-            "/admin/tokens",
-            form(&[("csrf", &csrf), ("name", "from-b"), ("scope", "read")]),
-        )
+        .post("/admin/tokens", &[("name", "from-b"), ("scope", "read")])
         .await;
     assert_eq!(
         status,
@@ -627,12 +493,13 @@ async fn a_session_made_on_one_process_works_on_another_on_postgresql() {
         "the CSRF token is the session's, on any process"
     );
     // Signing out on B ends the session on A.
-    let cookie = browser.session.clone();
-    browser
-        .post("/admin/logout", form(&[("csrf", &csrf)]))
-        .await;
-    let mut stale = Browser::new(&a.base);
-    stale.session = cookie;
+    let cookie = browser
+        .cookie("pharos_session")
+        .expect("a session")
+        .to_string();
+    browser.post("/admin/logout", &[]).await;
+    let mut stale = AdminBrowser::new(&a.base);
+    stale.insert_cookie("pharos_session", &cookie);
     assert_eq!(stale.get("/admin/account").await.0, StatusCode::SEE_OTHER);
     a.terminate();
     b.terminate();
@@ -701,13 +568,13 @@ async fn the_user_cli_creates_lists_and_resets() {
     assert_ne!(fresh, generated);
 
     let server = serve(dir.path(), None);
-    let mut b = Browser::new(&server.base);
+    let mut b = AdminBrowser::new(&server.base);
     assert_eq!(
-        b.sign_in("ada@example.com", &generated).await.0,
+        b.sign_in_with("ada@example.com", &generated).await.0,
         StatusCode::UNPROCESSABLE_ENTITY
     );
     assert_eq!(
-        b.sign_in("ada@example.com", &fresh).await.0,
+        b.sign_in_with("ada@example.com", &fresh).await.0,
         StatusCode::SEE_OTHER
     );
     server.terminate();

@@ -15,7 +15,7 @@
 
 mod common;
 
-use common::admin::{add_user, location, AdminBrowser};
+use common::admin::{add_user, AdminBrowser};
 use common::app::{Db, TestApp};
 use pharos::account::Role;
 use pharos::store::Store;
@@ -85,8 +85,7 @@ async fn an_admin_changes_the_page_from_the_form(db: Db) {
         return;
     };
     let mut admin = AdminBrowser::signed_in(&app.base, ADMIN).await;
-    let (status, _, page) = admin.get("/admin/settings").await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    let page = admin.get_ok("/admin/settings").await;
     assert!(
         page.contains(r#"href="/admin/settings" aria-current="page""#),
         "{page}"
@@ -105,8 +104,8 @@ async fn an_admin_changes_the_page_from_the_form(db: Db) {
     })
     .await;
 
-    let (status, headers, page) = admin
-        .post(
+    let to = admin
+        .post_see_other(
             "/admin/settings",
             &[
                 ("name", "Acme Status"),
@@ -124,8 +123,7 @@ async fn an_admin_changes_the_page_from_the_form(db: Db) {
             ],
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    assert_eq!(location(&headers), "/admin/settings?done=settings_saved");
+    assert_eq!(to, "/admin/settings?done=settings_saved");
 
     // The public side follows without a restart.
     let page = wait_for("the summary's page to change", || async {
@@ -189,15 +187,14 @@ async fn an_admin_changes_the_page_from_the_form(db: Db) {
     assert!(form.contains("by user:admin@example.com"), "{form}");
 
     // The audit log names the user.
-    let (status, _, audit) = admin.get("/admin/audit?kind=page.").await;
-    assert_eq!(status, StatusCode::OK);
+    let audit = admin.get_ok("/admin/audit?kind=page.").await;
     assert!(audit.contains("page.settings_changed"), "{audit}");
     assert!(audit.contains("user:admin@example.com"), "{audit}");
 
     // Saving the form unchanged stores nothing new.
     let before = app.store.last_event_seq().await.expect("seq");
-    let (status, _, _) = admin
-        .post(
+    admin
+        .post_see_other(
             "/admin/settings",
             &[
                 ("name", "Acme Status"),
@@ -213,12 +210,11 @@ async fn an_admin_changes_the_page_from_the_form(db: Db) {
             ],
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(app.store.last_event_seq().await.expect("seq"), before);
 
     // Clearing a field goes back to the default.
-    let (status, _, _) = admin
-        .post(
+    admin
+        .post_see_other(
             "/admin/settings",
             &[
                 ("name", ""),
@@ -231,7 +227,6 @@ async fn an_admin_changes_the_page_from_the_form(db: Db) {
             ],
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
     wait_for("the default name", || async {
         (summary_page(&app).await["name"] == "Status").then_some(())
     })
@@ -473,8 +468,7 @@ async fn configured_fields_are_read_only(db: Db) {
         return;
     };
     let mut admin = AdminBrowser::signed_in(&app.base, ADMIN).await;
-    let (status, _, page) = admin.get("/admin/settings").await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    let page = admin.get_ok("/admin/settings").await;
     // Shown, read only, marked, and not part of the form.
     assert!(
         page.contains(r#"<input id="s-name" value="Config Name" readonly"#),
@@ -534,8 +528,8 @@ async fn configured_fields_are_read_only(db: Db) {
     assert_eq!(app.store.last_event_seq().await.expect("seq"), before);
 
     // A free field changes; the configured ones stay the file's.
-    let (status, _, page) = admin
-        .post(
+    admin
+        .post_see_other(
             "/admin/settings",
             &[
                 ("logo_url", "/static/logo.svg"),
@@ -544,7 +538,6 @@ async fn configured_fields_are_read_only(db: Db) {
             ],
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     let page = wait_for("the zone to change", || async {
         let page = summary_page(&app).await;
         (page["time_zone"] == "Asia/Tokyo").then_some(page)

@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::admin::{add_user, csrf_of, form, set_cookie, PASSWORD};
+use common::admin::{add_user, AdminBrowser};
 
 use common::app::{spawn_with_config, Db, TestApp};
 use common::receiver::{Behaviour, Receiver};
@@ -22,7 +22,6 @@ use pharos::notify::channel::Target;
 use pharos::notify::escalation::EscalationState;
 use pharos::notify::record::DeliveryState;
 use pharos::store::{PageRequest, Store};
-use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, LOCATION};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::sync::Once;
@@ -49,101 +48,6 @@ fn no_outside_network() {
 fn fixture(path: &str) -> Vec<u8> {
     let full = format!("{}/../shared/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&full).unwrap_or_else(|e| panic!("read {full}: {e}"))
-}
-
-/// A browser: its cookies, no redirects followed.
-struct Browser {
-    base: String,
-    http: reqwest::Client,
-    session: Option<String>,
-    prelogin: Option<String>,
-    csrf: String,
-}
-
-impl Browser {
-    async fn signed_in(app: &TestApp, email: &str) -> Browser {
-        let mut b = Browser {
-            base: app.base.clone(),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
-            session: None,
-            prelogin: None,
-            csrf: String::new(),
-        };
-        let (status, page) = b.get("/admin/login").await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        let csrf = csrf_of(&page);
-        let (status, headers, page) = b
-            .post_raw(
-                "/admin/login",
-                form(&[("csrf", &csrf), ("email", email), ("password", PASSWORD)]),
-            )
-            .await;
-        assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-        assert!(headers.get(LOCATION).is_some());
-        let (status, page) = b.get("/admin/account").await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        b.csrf = csrf_of(&page);
-        b
-    }
-
-    fn cookies(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(s) = &self.session {
-            parts.push(format!("pharos_session={s}"));
-        }
-        if let Some(p) = &self.prelogin {
-            parts.push(format!("pharos_csrf={p}"));
-        }
-        parts.join("; ")
-    }
-
-    async fn get(&mut self, path: &str) -> (StatusCode, String) {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header(COOKIE, self.cookies())
-            .send()
-            .await
-            .expect("GET");
-        if let Some(v) = set_cookie(resp.headers(), "pharos_csrf") {
-            self.prelogin = Some(v);
-        }
-        (resp.status(), resp.text().await.expect("body"))
-    }
-
-    async fn post_raw(&mut self, path: &str, body: String) -> (StatusCode, HeaderMap, String) {
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(COOKIE, self.cookies())
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .expect("POST");
-        let (status, headers) = (resp.status(), resp.headers().clone());
-        if let Some(v) = set_cookie(&headers, "pharos_session") {
-            self.session = (!v.is_empty()).then_some(v);
-        }
-        (status, headers, resp.text().await.expect("body"))
-    }
-
-    /// Posts a form with this session's CSRF token; returns status, Location and page.
-    async fn post(&mut self, path: &str, pairs: &[(&str, &str)]) -> (StatusCode, String, String) {
-        let mut all = vec![("csrf", self.csrf.as_str())];
-        all.extend_from_slice(pairs);
-        let body = form(&all);
-        let (status, headers, page) = self.post_raw(path, body).await;
-        let location = headers
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        (status, location, page)
-    }
 }
 
 async fn app() -> TestApp {
@@ -222,16 +126,15 @@ async fn audited_as_ada(app: &TestApp, kinds: &[&str]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vendors_are_followed_from_the_catalog_and_a_detected_url_with_interest_and_dependencies() {
     let app = app().await;
-    let mut ada = Browser::signed_in(&app, ADA).await;
+    let mut ada = AdminBrowser::signed_in(&app.base, ADA).await;
 
     // The catalog search offers one button per result.
-    let (status, page) = ada.get("/admin/vendors?catalog=github").await;
+    let (status, _, page) = ada.get("/admin/vendors?catalog=github").await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("Follow GitHub"), "{page}");
-    let (status, location, page) = ada
-        .post("/admin/vendors/follow", &[("slug", "github")])
+    let location = ada
+        .post_see_other("/admin/vendors/follow", &[("slug", "github")])
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     let github = app
         .store
         .get_vendor_by_slug("github")
@@ -247,13 +150,11 @@ async fn vendors_are_followed_from_the_catalog_and_a_detected_url_with_interest_
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{page}");
     // Paused at once: these tests never poll the real page for long (the proxy refuses).
-    let (status, _, _) = ada
-        .post(
-            &format!("/admin/vendors/{}/enabled", github.id),
-            &[("enabled", "false")],
-        )
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
+    ada.post_see_other(
+        &format!("/admin/vendors/{}/enabled", github.id),
+        &[("enabled", "false")],
+    )
+    .await;
     assert!(!app.store.get_vendor(github.id).await.unwrap().enabled);
 
     // A URL: detected against a local server replaying Twilio's real summary.
@@ -300,8 +201,8 @@ async fn vendors_are_followed_from_the_catalog_and_a_detected_url_with_interest_
     assert!(page.contains("poll_interval_seconds"), "{page}");
     assert!(page.contains(r#"value="Twilio typed""#), "{page}");
 
-    let (status, location, page) = ada
-        .post(
+    let location = ada
+        .post_see_other(
             "/admin/vendors",
             &[
                 ("page_url", &page_url),
@@ -310,7 +211,6 @@ async fn vendors_are_followed_from_the_catalog_and_a_detected_url_with_interest_
             ],
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     let vendor_id = id_in(&location, "/admin/vendors/");
     let twilio = app
         .store
@@ -320,26 +220,23 @@ async fn vendors_are_followed_from_the_catalog_and_a_detected_url_with_interest_
     assert_eq!(vendor_id, twilio.id.to_string());
 
     // Poll now, then its components are on its page.
-    let (status, location, page) = ada
-        .post(&format!("/admin/vendors/{vendor_id}/poll"), &[])
+    let location = ada
+        .post_see_other(&format!("/admin/vendors/{vendor_id}/poll"), &[])
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     assert!(location.ends_with("done=vendor_polled"), "{location}");
     let components = app.store.vendor_state(twilio.id).await.unwrap().components;
     assert!(components.len() >= 2, "{components:?}");
-    let (status, page) = ada.get(&format!("/admin/vendors/{vendor_id}")).await;
+    let (status, _, page) = ada.get(&format!("/admin/vendors/{vendor_id}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(&components[0].name), "{page}");
 
     // Components of interest.
     let (a, b) = (&components[0].external_id, &components[1].external_id);
-    let (status, _, page) = ada
-        .post(
-            &format!("/admin/vendors/{vendor_id}/interest"),
-            &[("interest", a), ("interest", b)],
-        )
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    ada.post_see_other(
+        &format!("/admin/vendors/{vendor_id}/interest"),
+        &[("interest", a), ("interest", b)],
+    )
+    .await;
     let stored = app.store.get_vendor(twilio.id).await.unwrap();
     assert_eq!(stored.components_of_interest, vec![a.clone(), b.clone()]);
 
@@ -362,33 +259,29 @@ async fn vendors_are_followed_from_the_catalog_and_a_detected_url_with_interest_
         page.contains(&format!(r#"<option value="{api}" selected>"#)),
         "{page}"
     );
-    let (status, _, page) = ada
-        .post(
-            &format!("/admin/vendors/{vendor_id}/dependencies"),
-            &[
-                ("component_id", &api),
-                ("vendor_component", a),
-                ("set_status", "partial_outage"),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    ada.post_see_other(
+        &format!("/admin/vendors/{vendor_id}/dependencies"),
+        &[
+            ("component_id", &api),
+            ("vendor_component", a),
+            ("set_status", "partial_outage"),
+        ],
+    )
+    .await;
     let deps = app.store.dependencies(Some(twilio.id)).await.unwrap();
     assert_eq!(deps.len(), 1);
     assert_eq!(deps[0].component_id.to_string(), api);
     assert_eq!(deps[0].vendor_component.as_deref(), Some(a.as_str()));
-    let (_, page) = ada.get(&format!("/admin/vendors/{vendor_id}")).await;
+    let (_, _, page) = ada.get(&format!("/admin/vendors/{vendor_id}")).await;
     assert!(page.contains("takes partial outage"), "{page}");
-    let (status, _, _) = ada
-        .post(
-            &format!(
-                "/admin/vendors/{vendor_id}/dependencies/{}/delete",
-                deps[0].id
-            ),
-            &[],
-        )
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
+    ada.post_see_other(
+        &format!(
+            "/admin/vendors/{vendor_id}/dependencies/{}/delete",
+            deps[0].id
+        ),
+        &[],
+    )
+    .await;
     assert!(app
         .store
         .dependencies(Some(twilio.id))
@@ -397,13 +290,13 @@ async fn vendors_are_followed_from_the_catalog_and_a_detected_url_with_interest_
         .is_empty());
 
     // The list shows both, with their state.
-    let (_, page) = ada.get("/admin/vendors").await;
+    let (_, _, page) = ada.get("/admin/vendors").await;
     assert!(page.contains("Twilio") && page.contains("GitHub"), "{page}");
     assert!(page.contains("Followed (2)"), "{page}");
 
     // A viewer sees but cannot change; a form without the CSRF token changes nothing.
-    let mut vic = Browser::signed_in(&app, VIC).await;
-    let (status, _) = vic.get(&format!("/admin/vendors/{vendor_id}")).await;
+    let mut vic = AdminBrowser::signed_in(&app.base, VIC).await;
+    let (status, _, _) = vic.get(&format!("/admin/vendors/{vendor_id}")).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _, _) = vic
         .post(&format!("/admin/vendors/{vendor_id}/delete"), &[])
@@ -426,10 +319,9 @@ async fn vendors_are_followed_from_the_catalog_and_a_detected_url_with_interest_
     )
     .await;
 
-    let (status, location, _) = ada
-        .post(&format!("/admin/vendors/{vendor_id}/delete"), &[])
+    let location = ada
+        .post_see_other(&format!("/admin/vendors/{vendor_id}/delete"), &[])
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(location.ends_with("done=vendor_deleted"));
     assert!(app.store.get_vendor(twilio.id).await.is_err());
     app.stop().await;
@@ -438,7 +330,7 @@ async fn vendors_are_followed_from_the_catalog_and_a_detected_url_with_interest_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn channels_send_tests_keep_secrets_retry_dead_letters_and_escalate() {
     let app = app().await;
-    let mut ada = Browser::signed_in(&app, ADA).await;
+    let mut ada = AdminBrowser::signed_in(&app.base, ADA).await;
     let good = Receiver::start(Behaviour::Ok).await;
     let bad = Receiver::start(Behaviour::Status(500)).await;
     const SECRET: &str = "whsec-never-echo-7f3a9c1b2d";
@@ -469,8 +361,8 @@ async fn channels_send_tests_keep_secrets_retry_dead_letters_and_escalate() {
 
     // A webhook channel; its secret is stored but never shown.
     let hook = format!("{}/hook", good.url);
-    let (status, location, page) = ada
-        .post(
+    let location = ada
+        .post_see_other(
             "/admin/notifications/channels",
             &[
                 ("kind", "webhook"),
@@ -484,7 +376,6 @@ async fn channels_send_tests_keep_secrets_retry_dead_letters_and_escalate() {
             ],
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     let channel_id = id_in(&location, "/admin/notifications/channels/");
     let stored = app.store.list_channels().await.unwrap();
     assert_eq!(stored.len(), 1);
@@ -495,7 +386,7 @@ async fn channels_send_tests_keep_secrets_retry_dead_letters_and_escalate() {
         }
         other => panic!("{other:?}"),
     }
-    let (status, page) = ada.get(&location).await;
+    let (status, _, page) = ada.get(&location).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("The channel is created."), "{page}");
     assert!(
@@ -505,21 +396,19 @@ async fn channels_send_tests_keep_secrets_retry_dead_letters_and_escalate() {
     assert!(!page.contains(SECRET), "the secret is echoed: {page}");
 
     // Saving without typing the secret keeps it.
-    let (status, _, page) = ada
-        .post(
-            &format!("/admin/notifications/channels/{channel_id}"),
-            &[
-                ("name", "On-call hook (renamed)"),
-                ("t_url", &hook),
-                ("t_secret", ""),
-                ("events", "incident.*"),
-                ("rate_per_minute", "60"),
-                ("concurrency", "4"),
-                ("enabled", "true"),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    ada.post_see_other(
+        &format!("/admin/notifications/channels/{channel_id}"),
+        &[
+            ("name", "On-call hook (renamed)"),
+            ("t_url", &hook),
+            ("t_secret", ""),
+            ("events", "incident.*"),
+            ("rate_per_minute", "60"),
+            ("concurrency", "4"),
+            ("enabled", "true"),
+        ],
+    )
+    .await;
     let kept = &app.store.list_channels().await.unwrap()[0];
     assert_eq!(kept.name, "On-call hook (renamed)");
     assert!(matches!(&kept.target, Target::Webhook { secret: Some(s), .. } if s == SECRET));
@@ -540,8 +429,8 @@ async fn channels_send_tests_keep_secrets_retry_dead_letters_and_escalate() {
     .await;
 
     // A channel to a receiver that answers 500: the test shows its error.
-    let (status, location, page) = ada
-        .post(
+    let location = ada
+        .post_see_other(
             "/admin/notifications/channels",
             &[
                 ("kind", "webhook"),
@@ -554,7 +443,6 @@ async fn channels_send_tests_keep_secrets_retry_dead_letters_and_escalate() {
             ],
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     let flaky_id = id_in(&location, "/admin/notifications/channels/");
     let (status, _, page) = ada
         .post(
@@ -582,8 +470,8 @@ async fn channels_send_tests_keep_secrets_retry_dead_letters_and_escalate() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
     assert!(page.contains("no channel is chosen"), "{page}");
     assert!(page.contains(r#"value="Typed policy""#), "{page}");
-    let (status, location, page) = ada
-        .post(
+    let location = ada
+        .post_see_other(
             "/admin/notifications/escalation/policies",
             &[
                 ("name", "API on call"),
@@ -594,7 +482,6 @@ async fn channels_send_tests_keep_secrets_retry_dead_letters_and_escalate() {
             ],
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     assert!(location.ends_with("done=policy_created"), "{location}");
     let policies = app.store.list_policies().await.unwrap();
     assert_eq!(policies.len(), 1);
@@ -615,22 +502,21 @@ async fn channels_send_tests_keep_secrets_retry_dead_letters_and_escalate() {
     })
     .await;
     assert_eq!(dead.recipient_id, flaky_id);
-    let (status, page) = ada.get("/admin/notifications/deliveries?state=dead").await;
+    let (status, _, page) = ada.get("/admin/notifications/deliveries?state=dead").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(&dead.key), "{page}");
-    let (_, page) = ada.get("/admin/notifications").await;
+    let (_, _, page) = ada.get("/admin/notifications").await;
     assert!(page.contains("Pipeline health"), "{page}");
     assert!(page.contains("Dead letters"), "{page}");
 
     // Retry once the receiver is fixed: delivered.
     bad.set(Behaviour::Ok);
-    let (status, location, page) = ada
-        .post(
+    let location = ada
+        .post_see_other(
             "/admin/notifications/deliveries/retry",
             &[("key", &dead.key)],
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     assert!(location.contains("done=delivery_retried"), "{location}");
     bad.wait_for("the retried delivery", Duration::from_secs(10), |r| {
         r.iter().any(|r| r.path == "/flaky")
@@ -641,7 +527,7 @@ async fn channels_send_tests_keep_secrets_retry_dead_letters_and_escalate() {
         (d.state == DeliveryState::Sent).then_some(())
     })
     .await;
-    let (_, page) = ada.get("/admin/notifications/deliveries?state=sent").await;
+    let (_, _, page) = ada.get("/admin/notifications/deliveries?state=sent").await;
     assert!(page.contains(&dead.key), "{page}");
 
     // The escalation is open; acknowledged from its page.
@@ -654,14 +540,14 @@ async fn channels_send_tests_keep_secrets_retry_dead_letters_and_escalate() {
         list.into_iter().next()
     })
     .await;
-    let (status, page) = ada.get("/admin/notifications/escalation").await;
+    let (status, _, page) = ada.get("/admin/notifications/escalation").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Acknowledge"), "{page}");
     assert!(page.contains("API on call"), "{page}");
 
     // A viewer: no notifications pages, no acknowledging; a missing CSRF token: refused.
-    let mut vic = Browser::signed_in(&app, VIC).await;
-    let (status, _) = vic.get("/admin/notifications").await;
+    let mut vic = AdminBrowser::signed_in(&app.base, VIC).await;
+    let (status, _, _) = vic.get("/admin/notifications").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _, _) = vic
         .post(
@@ -695,8 +581,8 @@ async fn channels_send_tests_keep_secrets_retry_dead_letters_and_escalate() {
         EscalationState::Active
     );
 
-    let (status, location, page) = ada
-        .post(
+    let location = ada
+        .post_see_other(
             &format!(
                 "/admin/notifications/escalations/{}/acknowledge",
                 escalation.id
@@ -704,7 +590,6 @@ async fn channels_send_tests_keep_secrets_retry_dead_letters_and_escalate() {
             &[],
         )
         .await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
     assert!(location.ends_with("done=escalation_acknowledged"));
     let acked = app.store.get_escalation(escalation.id).await.unwrap();
     assert_eq!(acked.state, EscalationState::Acknowledged);
@@ -722,36 +607,30 @@ async fn channels_send_tests_keep_secrets_retry_dead_letters_and_escalate() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let sub = body["id"].as_str().unwrap().to_string();
-    let (_, page) = ada
+    let (_, _, page) = ada
         .get("/admin/notifications/subscribers?q=reader@example.com")
         .await;
     assert!(page.contains("reader@example.com"), "{page}");
     assert!(page.contains("waiting for confirmation"), "{page}");
-    let (status, _, _) = ada
-        .post(
-            &format!("/admin/notifications/subscribers/{sub}/confirm"),
-            &[],
-        )
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    let (status, _, _) = ada
-        .post(
-            &format!("/admin/notifications/subscribers/{sub}/delete"),
-            &[],
-        )
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    let (_, page) = ada.get("/admin/notifications/subscribers").await;
+    ada.post_see_other(
+        &format!("/admin/notifications/subscribers/{sub}/confirm"),
+        &[],
+    )
+    .await;
+    ada.post_see_other(
+        &format!("/admin/notifications/subscribers/{sub}/delete"),
+        &[],
+    )
+    .await;
+    let (_, _, page) = ada.get("/admin/notifications/subscribers").await;
     assert!(!page.contains("reader@example.com"), "{page}");
 
     // Delete the flaky channel.
-    let (status, _, _) = ada
-        .post(
-            &format!("/admin/notifications/channels/{flaky_id}/delete"),
-            &[],
-        )
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
+    ada.post_see_other(
+        &format!("/admin/notifications/channels/{flaky_id}/delete"),
+        &[],
+    )
+    .await;
     assert_eq!(app.store.list_channels().await.unwrap().len(), 1);
 
     audited_as_ada(

@@ -1,5 +1,6 @@
 //! What the admin UI tests share: the test users' password, form bodies, the CSRF field of a
-//! page, cookies set by a response, and users made straight in the store.
+//! page, cookies set by a response, users made straight in the store, and [`AdminBrowser`],
+//! the one cookie-keeping HTTP client every admin UI test signs in with.
 
 use pharos::account::{password, NewUser, Role};
 use pharos::events::Actor;
@@ -72,6 +73,7 @@ pub async fn add_user(store: &dyn Store, email: &str, role: Role) {
 /// replaced, removed by an empty value or `Max-Age=0`): the session, the pre-login CSRF token,
 /// the pending TOTP sign-in.
 pub struct AdminBrowser {
+    /// The server's address; a test may point it at another process on the same database.
     pub base: String,
     http: reqwest::Client,
     cookies: std::collections::BTreeMap<String, String>,
@@ -83,10 +85,20 @@ pub struct AdminBrowser {
 pub type Answer = (reqwest::StatusCode, HeaderMap, String);
 
 impl AdminBrowser {
+    /// A browser that sends no `User-Agent`.
     pub fn new(base: &str) -> AdminBrowser {
+        AdminBrowser::with_client(base, reqwest::Client::builder())
+    }
+
+    /// A browser that names itself `agent` (the account page describes sessions by it).
+    pub fn with_user_agent(base: &str, agent: &str) -> AdminBrowser {
+        AdminBrowser::with_client(base, reqwest::Client::builder().user_agent(agent))
+    }
+
+    fn with_client(base: &str, client: reqwest::ClientBuilder) -> AdminBrowser {
         AdminBrowser {
             base: base.trim_end_matches('/').to_string(),
-            http: reqwest::Client::builder()
+            http: client
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("a test HTTP client"),
@@ -103,7 +115,7 @@ impl AdminBrowser {
     }
 
     /// Signs in with [`PASSWORD`] and reads the session's CSRF token; panics unless it works
-    /// in one step (no TOTP).
+    /// in one step (no TOTP) and lands on the dashboard.
     pub async fn sign_in(&mut self, email: &str) {
         let (status, headers, page) = self.sign_in_with(email, PASSWORD).await;
         assert_eq!(
@@ -111,6 +123,7 @@ impl AdminBrowser {
             reqwest::StatusCode::SEE_OTHER,
             "sign in as {email}: {page}"
         );
+        assert_eq!(location(&headers), "/admin", "sign in as {email}");
         assert!(
             self.cookie("pharos_session").is_some(),
             "a session: {headers:?}"
@@ -120,8 +133,7 @@ impl AdminBrowser {
 
     /// Shows the sign-in form and posts it; returns what the post answered.
     pub async fn sign_in_with(&mut self, email: &str, password: &str) -> Answer {
-        let (status, _, page) = self.get("/admin/login").await;
-        assert_eq!(status, reqwest::StatusCode::OK, "{page}");
+        let page = self.get_ok("/admin/login").await;
         let csrf = csrf_of(&page);
         self.post_raw(
             "/admin/login",
@@ -132,14 +144,32 @@ impl AdminBrowser {
 
     /// Reads the session's CSRF token from the account page.
     pub async fn read_csrf(&mut self) {
-        let (status, _, page) = self.get("/admin/account").await;
-        assert_eq!(status, reqwest::StatusCode::OK, "{page}");
+        self.read_csrf_from("/admin/account").await;
+    }
+
+    /// Reads the session's CSRF token from the form at `path`: for a session that may not
+    /// open the account page (one that must choose a new password first).
+    pub async fn read_csrf_from(&mut self, path: &str) {
+        let page = self.get_ok(path).await;
         self.csrf = csrf_of(&page);
+    }
+
+    /// Asserts that the browser's session no longer works: the dashboard sends it to sign in.
+    pub async fn assert_signed_out(&mut self) {
+        let (status, headers, page) = self.get("/admin").await;
+        assert_eq!(status, reqwest::StatusCode::SEE_OTHER, "signed out: {page}");
+        let to = location(&headers);
+        assert!(to.starts_with("/admin/login"), "signed out: {to}");
     }
 
     /// The value of a cookie the browser holds.
     pub fn cookie(&self, name: &str) -> Option<&str> {
         self.cookies.get(name).map(String::as_str)
+    }
+
+    /// Holds `name=value` as if a response had set it: to replay a cookie kept from before.
+    pub fn insert_cookie(&mut self, name: &str, value: &str) {
+        self.cookies.insert(name.to_string(), value.to_string());
     }
 
     fn cookie_header(&self) -> String {
@@ -178,9 +208,25 @@ impl AdminBrowser {
         (status, headers, resp.text().await.expect("body"))
     }
 
+    /// The page at `path`; panics unless it answers 200.
+    pub async fn get_ok(&mut self, path: &str) -> String {
+        let (status, _, page) = self.get(path).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{path}: {page}");
+        page
+    }
+
     /// Posts a urlencoded body as it is.
     pub async fn post_raw(&mut self, path: &str, body: String) -> Answer {
-        let resp = self
+        self.send_post(path, body, None).await
+    }
+
+    /// Posts a urlencoded body as it is, saying it comes from a page of `origin`.
+    pub async fn post_raw_with_origin(&mut self, path: &str, origin: &str, body: String) -> Answer {
+        self.send_post(path, body, Some(origin)).await
+    }
+
+    async fn send_post(&mut self, path: &str, body: String, origin: Option<&str>) -> Answer {
+        let mut request = self
             .http
             .post(format!("{}{path}", self.base))
             .header(reqwest::header::COOKIE, self.cookie_header())
@@ -188,10 +234,11 @@ impl AdminBrowser {
                 reqwest::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
             )
-            .body(body)
-            .send()
-            .await
-            .expect("POST");
+            .body(body);
+        if let Some(origin) = origin {
+            request = request.header(reqwest::header::ORIGIN, origin);
+        }
+        let resp = request.send().await.expect("POST");
         let (status, headers) = (resp.status(), resp.headers().clone());
         self.keep_cookies(&headers);
         (status, headers, resp.text().await.expect("body"))
@@ -203,6 +250,14 @@ impl AdminBrowser {
         let mut all: Vec<(&str, &str)> = pairs.to_vec();
         all.push(("csrf", &csrf));
         self.post_raw(path, form(&all)).await
+    }
+
+    /// Posts a form with the session's CSRF token added; panics unless it answers 303, and
+    /// returns where it redirects to.
+    pub async fn post_see_other(&mut self, path: &str, pairs: &[(&str, &str)]) -> String {
+        let (status, headers, page) = self.post(path, pairs).await;
+        assert_eq!(status, reqwest::StatusCode::SEE_OTHER, "{path}: {page}");
+        location(&headers)
     }
 }
 
