@@ -18,6 +18,7 @@ use crate::store::sql::{ConnectOptions, SqlStore};
 use crate::store::{Store, StoreError};
 use crate::vendor::poller::Poller;
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -326,6 +327,13 @@ impl App {
                 prepare_until_ready(&preparation, &projector, shutting_down).await;
             }
         };
+        // TCP_NODELAY: a response is written whole, so Nagle's algorithm only holds back the
+        // tail of a large body until the reader's delayed ACK (up to 40 ms on Linux).
+        let listener = listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %err, "cannot set TCP_NODELAY on a connection");
+            }
+        });
         let serve = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
