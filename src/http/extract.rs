@@ -147,3 +147,16 @@ where
             })
     }
 }
+
+/// The request's headers, moved out of the request. axum's `HeaderMap` extractor clones them
+/// (an allocation and a copy of every header per request), which the public pages, answered
+/// from memory, notice. A body extractor, so it is always a handler's last argument.
+pub struct Headers(pub axum::http::HeaderMap);
+
+impl<S: Send + Sync> FromRequest<S> for Headers {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Headers(req.into_parts().0.headers))
+    }
+}

@@ -181,7 +181,7 @@ impl RequestMetrics {
         }
     }
 
-    /// Counts the answer. The metric handles are looked up once per thread and label set:
+    /// Counts the answer and logs it (DEBUG; server errors other than 503 at ERROR). The metric handles are looked up once per thread and label set:
     /// `metrics::counter!` with labels builds a key, hashes it and takes the registry's lock
     /// on every call, shared by every core.
     pub fn finish(self, response: &Response) {
@@ -191,6 +191,16 @@ impl RequestMetrics {
         }
         let status = status_label(response.status());
         let elapsed = self.started.elapsed().as_secs_f64();
+        let (route, method, ms) = (self.route, self.method, elapsed * 1000.0);
+        // 503 is what every write answers while the database is away, and what /readyz
+        // answers to each probe then: expected, and reported once by the outage itself.
+        if response.status().is_server_error()
+            && response.status() != StatusCode::SERVICE_UNAVAILABLE
+        {
+            tracing::error!(method, route, status, ms, "request failed");
+        } else {
+            tracing::debug!(method, route, status, ms, "request answered");
+        }
         HANDLES.with_borrow_mut(|handles| {
             let (count, time) = handles
                 .entry((self.route, self.method, status))
@@ -206,8 +216,21 @@ impl RequestMetrics {
     }
 }
 
-/// The one `&'static str` of a route template.
+/// The one `&'static str` of a route template. Each thread keeps the ones it has seen, so a
+/// request takes no lock shared by the cores (a read lock still writes its counter).
 fn intern_route(route: &str) -> &'static str {
+    thread_local! {
+        static SEEN: RefCell<HashSet<&'static str>> = RefCell::default();
+    }
+    if let Some(known) = SEEN.with_borrow(|seen| seen.get(route).copied()) {
+        return known;
+    }
+    let known = intern_route_shared(route);
+    SEEN.with_borrow_mut(|seen| seen.insert(known));
+    known
+}
+
+fn intern_route_shared(route: &str) -> &'static str {
     static ROUTES: LazyLock<RwLock<HashSet<&'static str>>> = LazyLock::new(RwLock::default);
     if let Some(known) = ROUTES.read().expect("route names").get(route) {
         return known;

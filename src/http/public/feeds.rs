@@ -20,6 +20,7 @@
 use super::{respond, Cors};
 use crate::domain::model::{Component, Incident, Maintenance};
 use crate::domain::{ComponentId, ComponentStatus, IncidentStatus, MaintenanceStatus, Timestamp};
+use crate::http::extract::Headers;
 use crate::http::AppState;
 use crate::snapshot::{PublicState, Rendered, Snapshot};
 use axum::extract::{Path, State};
@@ -89,7 +90,7 @@ fn unknown_component() -> Response {
     responses((status = 200, description = "Incident and maintenance history (Atom 1.0)",
                content_type = "application/atom+xml"),
               (status = 304, description = "Not modified (If-None-Match)")))]
-pub async fn atom(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn atom(State(state): State<AppState>, Headers(headers): Headers) -> Response {
     let snapshot = state.snapshot.load();
     let rendered = snapshot
         .rendered(ATOM_PATH, |s| Some(render_atom(&s.state)))
@@ -101,7 +102,7 @@ pub async fn atom(State(state): State<AppState>, headers: HeaderMap) -> Response
     responses((status = 200, description = "Incident and maintenance history (RSS 2.0)",
                content_type = "application/rss+xml"),
               (status = 304, description = "Not modified (If-None-Match)")))]
-pub async fn rss(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn rss(State(state): State<AppState>, Headers(headers): Headers) -> Response {
     let snapshot = state.snapshot.load();
     let rendered = snapshot
         .rendered(RSS_PATH, |s| Some(render_rss(&s.state)))
@@ -113,7 +114,7 @@ pub async fn rss(State(state): State<AppState>, headers: HeaderMap) -> Response 
     responses((status = 200, description = "The page's overall status as a badge",
                content_type = "image/svg+xml"),
               (status = 304, description = "Not modified (If-None-Match)")))]
-pub async fn page_badge(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn page_badge(State(state): State<AppState>, Headers(headers): Headers) -> Response {
     let snapshot = state.snapshot.load();
     let rendered = snapshot
         .rendered(BADGE_PATH, |s| Some(render_page_badge(&s.state)))
@@ -167,7 +168,7 @@ fn serve_component_badge(
 pub async fn component_badge(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    Headers(headers): Headers,
 ) -> Response {
     serve_component_badge(&state, &id, ComponentBadge::Status, &headers)
 }
@@ -182,7 +183,7 @@ pub async fn component_badge(
 pub async fn uptime_badge(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    Headers(headers): Headers,
 ) -> Response {
     serve_component_badge(&state, &id, ComponentBadge::Uptime, &headers)
 }

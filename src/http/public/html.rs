@@ -34,6 +34,7 @@ use super::{respond, Cors};
 use crate::config::{is_hex_colour, is_link_url, FooterLink};
 use crate::domain::model::{Component, ComponentGroup, Incident, Maintenance};
 use crate::domain::{ComponentId, ComponentStatus, SourceKind};
+use crate::http::extract::Headers;
 use crate::http::AppState;
 use crate::snapshot::{PageInfo, PublicState, Rendered, Snapshot};
 use askama::Template;
@@ -61,21 +62,21 @@ const PAST_DAYS: i64 = 14;
 #[utoipa::path(get, path = "/", tag = "public", security(()),
     responses((status = 200, description = "The status page: overall status, incidents, maintenance, components with 90-day uptime", content_type = "text/html"),
               (status = 304, description = "Not modified (If-None-Match)")))]
-pub async fn index(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn index(State(state): State<AppState>, Headers(headers): Headers) -> Response {
     serve_page(&state, &headers, "html:/", render_index)
 }
 
 #[utoipa::path(get, path = "/history", tag = "public", security(()),
     responses((status = 200, description = "Incident history, month by month", content_type = "text/html"),
               (status = 304, description = "Not modified (If-None-Match)")))]
-pub async fn history(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn history(State(state): State<AppState>, Headers(headers): Headers) -> Response {
     serve_page(&state, &headers, "html:/history", history::render_history)
 }
 
 #[utoipa::path(get, path = "/embed", tag = "public", security(()),
     responses((status = 200, description = "A small status view to show in a frame on another site", content_type = "text/html"),
               (status = 304, description = "Not modified (If-None-Match)")))]
-pub async fn embed(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn embed(State(state): State<AppState>, Headers(headers): Headers) -> Response {
     serve_page(&state, &headers, "html:/embed", render_embed)
 }
 
@@ -88,7 +89,7 @@ pub async fn embed(State(state): State<AppState>, headers: HeaderMap) -> Respons
 pub async fn incident(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    Headers(headers): Headers,
 ) -> Response {
     let snapshot = state.snapshot.load();
     // Both spellings of the id share one cache entry, keyed by the short id; the key is only
@@ -118,21 +119,21 @@ pub async fn incident(
 #[utoipa::path(get, path = "/assets/pharos.css", tag = "public", security(()),
     responses((status = 200, description = "The status page's stylesheet", content_type = "text/css"),
               (status = 304, description = "Not modified (If-None-Match)")))]
-pub async fn stylesheet(uri: Uri, headers: HeaderMap) -> Response {
+pub async fn stylesheet(uri: Uri, Headers(headers): Headers) -> Response {
     serve_asset(&STYLESHEET, &uri, &headers)
 }
 
 #[utoipa::path(get, path = "/assets/pharos.js", tag = "public", security(()),
     responses((status = 200, description = "The status page's small progressive script (local times, uptime details on touch)", content_type = "text/javascript"),
               (status = 304, description = "Not modified (If-None-Match)")))]
-pub async fn script(uri: Uri, headers: HeaderMap) -> Response {
+pub async fn script(uri: Uri, Headers(headers): Headers) -> Response {
     serve_asset(&SCRIPT, &uri, &headers)
 }
 
 #[utoipa::path(get, path = "/assets/theme.css", tag = "public", security(()),
     responses((status = 200, description = "The page's theme: its configured accent colour as CSS custom properties", content_type = "text/css"),
               (status = 304, description = "Not modified (If-None-Match)")))]
-pub async fn theme(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
+pub async fn theme(State(state): State<AppState>, uri: Uri, Headers(headers): Headers) -> Response {
     let snapshot = state.snapshot.load();
     serve_asset(&theme_css(&snapshot), &uri, &headers)
 }

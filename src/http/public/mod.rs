@@ -9,6 +9,7 @@ pub mod html;
 
 use super::api_v2::Document;
 use super::AppState;
+use crate::http::extract::Headers;
 use crate::snapshot::{Rendered, Snapshot};
 use axum::body::Body;
 use axum::extract::State;
@@ -159,7 +160,7 @@ macro_rules! v2_handler {
         #[utoipa::path(get, path = $path, tag = "public", security(()),
             responses((status = 200, description = $what, content_type = "application/json"),
                       (status = 304, description = "Not modified (If-None-Match)")))]
-        pub async fn $name(State(state): State<AppState>, headers: HeaderMap) -> Response {
+        pub async fn $name(State(state): State<AppState>, Headers(headers): Headers) -> Response {
             serve_document(&state, $doc, &headers)
         }
     };

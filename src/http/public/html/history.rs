@@ -22,6 +22,7 @@ use super::{
 };
 use crate::domain::model::{Incident, Maintenance};
 use crate::domain::{IncidentId, MaintenanceId, MaintenanceStatus, Timestamp};
+use crate::http::extract::Headers;
 use crate::http::public::{respond, Cors};
 use crate::http::AppState;
 use crate::snapshot::build::{RECENT_INCIDENTS, RECENT_MAINTENANCES};
@@ -404,7 +405,7 @@ struct MonthPage {
 pub async fn month(
     State(state): State<AppState>,
     Path(month): Path<String>,
-    headers: HeaderMap,
+    Headers(headers): Headers,
 ) -> Response {
     let snapshot = state.snapshot.load_full();
     let tz = snapshot.state.page.tz();

@@ -17,6 +17,7 @@
 use super::text::{uptime_text, Badge, When};
 use super::{not_found, render, Layout};
 use crate::domain::{MonitorId, Timestamp};
+use crate::http::extract::Headers;
 use crate::http::public::{respond, Cors};
 use crate::http::AppState;
 use crate::monitor::chart;
@@ -135,7 +136,7 @@ async fn serve(state: &AppState, headers: &HeaderMap, id: &str, part: Part) -> R
 pub async fn page(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    Headers(headers): Headers,
 ) -> Response {
     serve(&state, &headers, &id, Part::Page).await
 }
@@ -148,7 +149,7 @@ pub async fn page(
 pub async fn latency_chart(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    Headers(headers): Headers,
 ) -> Response {
     serve(&state, &headers, &id, Part::Chart).await
 }

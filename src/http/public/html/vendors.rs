@@ -17,6 +17,7 @@ use super::text::{
 };
 use super::{not_found, render, web_link, Layout};
 use crate::domain::{ComponentStatus, Timestamp};
+use crate::http::extract::Headers;
 use crate::http::public::feeds::xml_escape;
 use crate::http::public::{respond, Cors};
 use crate::http::AppState;
@@ -182,7 +183,7 @@ struct VendorRow {
 #[utoipa::path(get, path = "/vendors", tag = "public", security(()),
     responses((status = 200, description = "Followed vendors: their status and when they were last checked", content_type = "text/html"),
               (status = 404, description = "Vendor pages are not public on this installation")))]
-pub async fn list(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn list(State(state): State<AppState>, Headers(headers): Headers) -> Response {
     let store = state.store.clone();
     let snapshot = state.snapshot.load_full();
     serve(
@@ -288,7 +289,7 @@ struct IncidentRow {
 pub async fn vendor(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    headers: HeaderMap,
+    Headers(headers): Headers,
 ) -> Response {
     let store = state.store.clone();
     let snapshot = state.snapshot.load_full();
@@ -489,7 +490,7 @@ struct TimelineEntry {
 pub async fn incident(
     State(state): State<AppState>,
     Path((slug, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    Headers(headers): Headers,
 ) -> Response {
     let store = state.store.clone();
     let snapshot = state.snapshot.load_full();
@@ -596,7 +597,7 @@ fn render_incident(
 pub async fn atom(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    headers: HeaderMap,
+    Headers(headers): Headers,
 ) -> Response {
     let store = state.store.clone();
     let snapshot = state.snapshot.load_full();
