@@ -1,10 +1,11 @@
 //! Account management in the admin UI, against the real server on 127.0.0.1 over SQLite and
 //! PostgreSQL (`both_backends!`): the forced password change after an admin reset (UI and
-//! `pharos user reset-password`, the real binary), deactivation ending sessions at once and
-//! refusing sign-in, role changes taking effect on the next request, deletion keeping the
-//! audit log readable, the last active admin, the list of one's sessions (two clients, one
-//! ended), and the escalation form's channels picked by name. Each part checks that the audit
-//! log names the acting user.
+//! `pharos user reset-password`, the real binary) and after a first password an admin or the
+//! CLI generated; deactivation ending sessions at once and refusing sign-in (UI and CLI);
+//! role changes taking effect on the next request; deletion keeping the audit log readable;
+//! the last active admin; the list of one's sessions (two clients, one ended); and the
+//! escalation form's channels picked by name. Each part checks that the audit log names the
+//! acting user.
 //!
 //! Requests go through [`AdminBrowser`], which follows no redirect and keeps cookies as a
 //! browser does, so each test sees exactly what a browser would be told.
@@ -186,16 +187,7 @@ async fn forced_change_after_cli_reset_body(app: TestApp) {
     add_user(app.store.as_ref(), VIC, Role::Viewer).await;
     let mut vic_before = AdminBrowser::signed_in(&app.base, VIC).await;
     const TEMPORARY: &str = "temporary from the command line";
-    let url = app.database_url.clone();
-    let dir = app.dir.path().to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
-        run(pharos(&dir)
-            .args(["user", "reset-password", VIC, "--database-url", &url])
-            .args(["--data-dir", "cli-data"])
-            .env("PHAROS_USER_PASSWORD", TEMPORARY))
-    })
-    .await
-    .expect("the CLI ran");
+    let out = cli(&app, &["user", "reset-password", VIC], Some(TEMPORARY)).await;
     out.assert_success("user reset-password");
     assert!(out.stderr.contains("choose a new password"), "{out}");
 
@@ -215,6 +207,157 @@ async fn forced_change_after_cli_reset_body(app: TestApp) {
 both_backends!(
     forced_change_after_cli_reset,
     forced_change_after_cli_reset_body
+);
+
+/// Runs `pharos ARGS --database-url <the app's>` with `password` in PHAROS_USER_PASSWORD
+/// (unset when `None`).
+async fn cli(app: &TestApp, args: &[&str], password: Option<&str>) -> common::process::Output {
+    let url = app.database_url.clone();
+    let dir = app.dir.path().to_path_buf();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let password = password.map(str::to_string);
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = pharos(&dir);
+        cmd.args(&args)
+            .args(["--database-url", &url, "--data-dir", "cli-data"])
+            .env_remove("PHAROS_USER_PASSWORD");
+        if let Some(p) = password {
+            cmd.env("PHAROS_USER_PASSWORD", p);
+        }
+        run(&mut cmd)
+    })
+    .await
+    .expect("the CLI ran")
+}
+
+// ---- first passwords ------------------------------------------------------------------
+
+async fn a_first_password_from_the_ui_is_replaced_body(app: TestApp) {
+    add_user(app.store.as_ref(), ADA, Role::Admin).await;
+    let mut ada = AdminBrowser::signed_in(&app.base, ADA).await;
+    let (status, _, page) = ada
+        .post(
+            "/admin/users",
+            &[("email", ROB), ("name", "Rob"), ("role", "responder")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("signs in once"), "{page}");
+    let first = between(&page, r#"id="issued-password">"#, "<")
+        .expect("the first password is shown once")
+        .to_string();
+    let (_, _, users) = ada.get("/admin/users").await;
+    assert!(users.contains("must choose a new password"), "{users}");
+
+    // The admin saw it, so it only opens the form where Rob chooses his own.
+    let mut rob = AdminBrowser::new(&app.base);
+    let (status, headers, page) = rob.sign_in_with(ROB, &first).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert_eq!(location(&headers), "/admin");
+    assert_gated(&mut rob).await;
+    assert_spent(&app, ROB, &first).await;
+    choose_password(&mut rob, &first, "rob chose this passphrase").await;
+    let (status, _, _) = AdminBrowser::new(&app.base)
+        .sign_in_with(ROB, "rob chose this passphrase")
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    app.stop().await;
+}
+both_backends!(
+    a_first_password_from_the_ui_is_replaced,
+    a_first_password_from_the_ui_is_replaced_body
+);
+
+async fn users_managed_from_the_command_line_body(app: TestApp) {
+    add_user(app.store.as_ref(), ADA, Role::Admin).await;
+
+    // A generated password is printed once and must be replaced at the first sign-in.
+    let out = cli(&app, &["user", "create", ROB, "--role", "responder"], None).await;
+    out.assert_success("user create");
+    assert!(out.stderr.contains("they choose their own"), "{out}");
+    let first = out.stdout.trim().to_string();
+    assert!(first.len() >= 16, "a strong generated password: {out}");
+    let mut rob = AdminBrowser::new(&app.base);
+    let (status, _, page) = rob.sign_in_with(ROB, &first).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert_gated(&mut rob).await;
+    choose_password(&mut rob, &first, "rob chose this passphrase").await;
+
+    // One from PHAROS_USER_PASSWORD is the operator's own choice: no forced change.
+    let out = cli(
+        &app,
+        &["user", "create", VIC],
+        Some("vic's scripted passphrase"),
+    )
+    .await;
+    out.assert_success("user create with PHAROS_USER_PASSWORD");
+    assert!(out.stdout.trim().is_empty(), "nothing printed: {out}");
+    let mut vic = AdminBrowser::new(&app.base);
+    let (status, _, page) = vic.sign_in_with(VIC, "vic's scripted passphrase").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    vic.get_ok("/admin").await;
+
+    // Deactivation ends Rob's session at once and refuses his sign-in; saying it twice is
+    // not an error; reactivation lets him in again.
+    let out = cli(&app, &["user", "deactivate", ROB], None).await;
+    out.assert_success("user deactivate");
+    assert!(out.stderr.contains("signed out everywhere"), "{out}");
+    rob.assert_signed_out().await;
+    let (status, _, page) = AdminBrowser::new(&app.base)
+        .sign_in_with(ROB, "rob chose this passphrase")
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    let out = cli(&app, &["user", "deactivate", ROB], None).await;
+    out.assert_success("user deactivate, again");
+    assert!(out.stderr.contains("already deactivated"), "{out}");
+    let out = cli(&app, &["user", "list"], None).await;
+    out.assert_success("user list");
+    let rob_line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(ROB))
+        .unwrap_or_else(|| panic!("rob is listed: {out}"));
+    assert!(rob_line.contains("disabled"), "{rob_line}");
+    cli(&app, &["user", "reactivate", ROB], None)
+        .await
+        .assert_success("user reactivate");
+    let (status, _, page) = AdminBrowser::new(&app.base)
+        .sign_in_with(ROB, "rob chose this passphrase")
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+
+    // The only active admin can be neither deactivated nor deleted, and stays usable.
+    for verb in ["deactivate", "delete"] {
+        let out = cli(&app, &["user", verb, ADA], None).await;
+        out.assert_failure(verb);
+        assert!(out.stderr.contains("admin"), "{verb}: {out}");
+        assert_eq!(out.stderr.lines().count(), 1, "one line: {out}");
+    }
+    AdminBrowser::signed_in(&app.base, ADA).await;
+
+    // Deletion: gone, signed out, its audit entries kept under its name.
+    let mut rob = AdminBrowser::new(&app.base);
+    let (status, _, page) = rob.sign_in_with(ROB, "rob chose this passphrase").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let out = cli(&app, &["user", "delete", ROB], None).await;
+    out.assert_success("user delete");
+    assert!(app.store.find_user_by_email(ROB).await.unwrap().is_none());
+    rob.assert_signed_out().await;
+    assert_eq!(actors_of(&app, "user.deleted").await, ["cli"]);
+    assert_eq!(actors_of(&app, "user.updated").await, ["cli", "cli"]);
+
+    // Unknown addresses are named, with where to look.
+    let out = cli(&app, &["user", "delete", "nobody@example.com"], None).await;
+    out.assert_failure("user delete of an unknown address");
+    assert!(
+        out.stderr.contains("nobody@example.com") && out.stderr.contains("pharos user list"),
+        "{out}"
+    );
+    app.stop().await;
+}
+both_backends!(
+    users_managed_from_the_command_line,
+    users_managed_from_the_command_line_body
 );
 
 // ---- deactivation, roles, deletion ----------------------------------------------------

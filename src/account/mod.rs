@@ -142,6 +142,10 @@ pub struct NewUser {
     pub name: String,
     pub role: Role,
     pub password_hash: String,
+    /// The password was made for the user by someone else (an admin in the web UI, a
+    /// generated one from the CLI): it signs in once, and the user must then choose their
+    /// own before reaching any other page, as after a reset.
+    pub must_change_password: bool,
 }
 
 impl NewUser {

@@ -1,13 +1,16 @@
-//! `pharos user create|list|reset-password`: accounts of the web UI, on this machine's
-//! database (the same `--config`, `--data-dir` and `--database-url` as `serve`).
+//! `pharos user create|list|reset-password|deactivate|reactivate|delete`: accounts of the web
+//! UI, on this machine's database (the same `--config`, `--data-dir` and `--database-url` as
+//! `serve`).
 //!
 //! A password comes from `PHAROS_USER_PASSWORD` when set (for scripts); otherwise a strong one
-//! is generated and printed once on stdout. Errors are one line on stderr and a non-zero exit.
+//! is generated and printed once on stdout. A generated password is a first or temporary one,
+//! as an admin's in the UI: it signs in once, and the user must then choose their own before
+//! reaching any other page. Errors are one line on stderr and a non-zero exit.
 //!
-//! `reset-password` sets a temporary password, as an admin's reset in the UI does: it signs
-//! in once, and the user must then choose a new one before reaching any other page.
+//! Deactivating or deleting a user signs them out everywhere at once; the store refuses to
+//! leave no active admin.
 
-use crate::account::{self, password, NewUser, Role};
+use crate::account::{self, password, NewUser, Role, UserPatch};
 use crate::events::Actor;
 use crate::store::Store;
 use clap::{Subcommand, ValueEnum};
@@ -43,6 +46,14 @@ pub enum UserCommand {
     /// and sign the user out everywhere. It signs in once; the user must then choose a new
     /// password before reaching any other page.
     ResetPassword { email: String },
+    /// Stop a user from signing in and end their sessions; the account and its history stay
+    /// (see `reactivate`). The last active admin cannot be deactivated.
+    Deactivate { email: String },
+    /// Let a deactivated user sign in again.
+    Reactivate { email: String },
+    /// Delete a user and end their sessions; their entries in the audit log stay, under their
+    /// name and email. The last active admin cannot be deleted.
+    Delete { email: String },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -109,6 +120,9 @@ pub async fn run(store: &dyn Store, cmd: UserCommand) -> ExitCode {
                 name,
                 role,
                 password_hash: hash,
+                // A generated password is handed over; one from the variable is the
+                // operator's own choice (scripts).
+                must_change_password: generated,
             };
             match store.create_user(input, &Actor::cli()).await {
                 Ok(user) => {
@@ -120,7 +134,7 @@ pub async fn run(store: &dyn Store, cmd: UserCommand) -> ExitCode {
                         user.role,
                         user.email,
                         if generated {
-                            "; its password is printed above, only once: store it now"
+                            "; its first password is printed above, only once: hand it over safely (it signs in once, then they choose their own)"
                         } else {
                             " with the password from PHAROS_USER_PASSWORD"
                         }
@@ -166,15 +180,9 @@ pub async fn run(store: &dyn Store, cmd: UserCommand) -> ExitCode {
             Err(err) => fail(err),
         },
         UserCommand::ResetPassword { email } => {
-            let user = match store.find_user_by_email(&email).await {
-                Ok(Some(u)) => u.user,
-                Ok(None) => {
-                    return fail(format!(
-                        "no user has the email `{}`; see `pharos user list`",
-                        email.trim()
-                    ))
-                }
-                Err(err) => return fail(err),
+            let user = match find(store, &email).await {
+                Ok(u) => u,
+                Err(code) => return code,
             };
             let (secret, generated) = match new_password() {
                 Ok(p) => p,
@@ -203,5 +211,68 @@ pub async fn run(store: &dyn Store, cmd: UserCommand) -> ExitCode {
                 Err(err) => fail(err),
             }
         }
+        UserCommand::Deactivate { email } => set_disabled(store, &email, true).await,
+        UserCommand::Reactivate { email } => set_disabled(store, &email, false).await,
+        UserCommand::Delete { email } => {
+            let user = match find(store, &email).await {
+                Ok(u) => u,
+                Err(code) => return code,
+            };
+            match store.delete_user(user.id, &Actor::cli()).await {
+                Ok(()) => {
+                    eprintln!(
+                        "deleted `{}` and ended their sessions; their audit entries stay",
+                        user.email
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(err) => fail(err),
+            }
+        }
+    }
+}
+
+/// The user with `email`, or the failure to exit with (none has it, or the store failed).
+async fn find(store: &dyn Store, email: &str) -> Result<account::User, ExitCode> {
+    match store.find_user_by_email(email).await {
+        Ok(Some(u)) => Ok(u.user),
+        Ok(None) => Err(fail(format!(
+            "no user has the email `{}`; see `pharos user list`",
+            email.trim()
+        ))),
+        Err(err) => Err(fail(err)),
+    }
+}
+
+async fn set_disabled(store: &dyn Store, email: &str, disabled: bool) -> ExitCode {
+    let user = match find(store, email).await {
+        Ok(u) => u,
+        Err(code) => return code,
+    };
+    if user.disabled == disabled {
+        eprintln!(
+            "`{}` is already {}",
+            user.email,
+            if disabled { "deactivated" } else { "active" }
+        );
+        return ExitCode::SUCCESS;
+    }
+    let patch = UserPatch {
+        disabled: Some(disabled),
+        ..UserPatch::default()
+    };
+    match store.update_user(user.id, patch, &Actor::cli()).await {
+        Ok(user) if disabled => {
+            eprintln!(
+                "deactivated `{}`: signed out everywhere, and cannot sign in until reactivated",
+                user.email
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(user) => {
+            eprintln!("reactivated `{}`: they can sign in again", user.email);
+            ExitCode::SUCCESS
+        }
+        Err(err) => fail(err),
     }
 }

@@ -61,6 +61,7 @@ pub async fn add_user(store: &dyn Store, email: &str, role: Role) {
                 name: email.split('@').next().unwrap().into(),
                 role,
                 password_hash: hash,
+                must_change_password: false,
             },
             &Actor::cli(),
         )
@@ -88,6 +89,14 @@ impl AdminBrowser {
     /// A browser that sends no `User-Agent`.
     pub fn new(base: &str) -> AdminBrowser {
         AdminBrowser::with_client(base, reqwest::Client::builder())
+    }
+
+    /// A browser behind a reverse proxy: every request carries `X-Forwarded-For: hops`, as
+    /// the proxy would add it.
+    pub fn forwarded_for(base: &str, hops: &str) -> AdminBrowser {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", hops.parse().expect("a header value"));
+        AdminBrowser::with_client(base, reqwest::Client::builder().default_headers(headers))
     }
 
     /// A browser that names itself `agent` (the account page describes sessions by it).

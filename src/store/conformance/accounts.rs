@@ -19,6 +19,7 @@ fn new_user(email: &str, role: Role) -> NewUser {
         name: format!("User {email}"),
         role,
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        must_change_password: false,
     }
 }
 

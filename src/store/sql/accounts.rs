@@ -671,8 +671,9 @@ async fn insert_user(w: &mut WriteTx, input: &NewUser) -> StoreResult<User> {
     let id = UserId::new();
     sqlx::query(
         "INSERT INTO users (id, email, name, role, password_hash, totp_secret, disabled, \
-         failed_logins, locked_until, created_at, updated_at, password_changed_at) \
-         VALUES ($1, $2, $3, $4, $5, NULL, 0, 0, NULL, $6, $6, $6)",
+         failed_logins, locked_until, created_at, updated_at, password_changed_at, \
+         must_change_password) \
+         VALUES ($1, $2, $3, $4, $5, NULL, 0, 0, NULL, $6, $6, $6, $7)",
     )
     .bind(id.to_string())
     .bind(&input.email)
@@ -680,6 +681,7 @@ async fn insert_user(w: &mut WriteTx, input: &NewUser) -> StoreResult<User> {
     .bind(input.role.as_str())
     .bind(&input.password_hash)
     .bind(w.now.to_db())
+    .bind(i64::from(input.must_change_password))
     .execute(&mut *w.tx)
     .await
     .map_err(|e| match map_err(e) {

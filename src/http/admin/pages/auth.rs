@@ -681,6 +681,7 @@ pub async fn setup(
         name: form.name.clone(),
         role: Role::Admin,
         password_hash: hash,
+        must_change_password: false,
     };
     let user = match state
         .store

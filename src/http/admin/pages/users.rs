@@ -179,6 +179,8 @@ pub async fn create(
         email,
         role,
         password_hash: hash,
+        // The admin has seen it: the user chooses their own at the first sign-in.
+        must_change_password: true,
     };
     let created = state.store.create_user(input, &user.actor()).await?;
     page(
