@@ -258,6 +258,7 @@ impl App {
                 &config.admin,
                 &config.page.url,
             )),
+            trusted_proxies: config.trusted_proxies.clone(),
         });
         Ok(App {
             config,

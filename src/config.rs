@@ -39,6 +39,8 @@ pub struct Config {
     pub page: PageSettings,
     /// Failed authentications allowed per client address per minute before 429.
     pub auth_failures_per_minute: u32,
+    /// `[http] trusted_proxies`: the reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: crate::http::client::TrustedProxies,
     /// Days raw check results are kept; their hourly and daily roll-ups are kept for good.
     pub raw_retention_days: u32,
     /// How many checks run at once, in all and against one host (`[monitoring]`
@@ -232,6 +234,7 @@ struct FooterLinkDecl {
 #[derive(Debug, Default, Deserialize)]
 struct HttpSection {
     auth_failures_per_minute: Option<i64>,
+    trusted_proxies: Option<Vec<String>>,
     /// Keys that are not settings: reported as problems with all the others (see `unknown_keys`).
     #[serde(flatten)]
     unknown: UnknownKeys,
@@ -309,6 +312,7 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
         "PHAROS_HTTP_AUTH_FAILURES_PER_MINUTE",
         "http.auth_failures_per_minute",
     ),
+    ("PHAROS_HTTP_TRUSTED_PROXIES", "http.trusted_proxies"),
     (
         "PHAROS_MONITORING_RAW_RETENTION_DAYS",
         "monitoring.raw_retention_days",
@@ -499,6 +503,23 @@ fn resolve(
         20,
         1..=100_000,
     );
+    // A comma-separated list in the environment, a list in the file.
+    let trusted_proxies = match env("PHAROS_HTTP_TRUSTED_PROXIES")
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .or(file.http.trusted_proxies)
+    {
+        None => Default::default(),
+        Some(entries) => crate::http::client::TrustedProxies::parse(&entries).unwrap_or_else(|e| {
+            problems.push(format!("http.trusted_proxies: {e}"));
+            Default::default()
+        }),
+    };
     let raw_retention_days = int_setting(
         &mut problems,
         "monitoring.raw_retention_days",
@@ -661,6 +682,7 @@ fn resolve(
             configured,
         },
         auth_failures_per_minute,
+        trusted_proxies,
         raw_retention_days,
         check_limits,
         groups,
@@ -921,6 +943,35 @@ mod tests {
             .to_string();
         assert!(
             err.contains("page.footer_text: is 1001 characters long"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_the_file_or_a_comma_separated_variable() {
+        assert!(from_text("", &no_env).unwrap().trusted_proxies.is_empty());
+        let config = from_text(
+            "[http]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n",
+            &no_env,
+        )
+        .unwrap();
+        let behind = |c: &Config| {
+            let mut h = axum::http::HeaderMap::new();
+            h.insert("x-forwarded-for", "203.0.113.7".parse().unwrap());
+            c.trusted_proxies.client("10.1.2.3".parse().unwrap(), &h)
+        };
+        assert_eq!(behind(&config).to_string(), "203.0.113.7");
+        let env =
+            |k: &str| (k == "PHAROS_HTTP_TRUSTED_PROXIES").then(|| "127.0.0.1, 10.0.0.0/8,".into());
+        assert_eq!(
+            behind(&from_text("", &env).unwrap()).to_string(),
+            "203.0.113.7"
+        );
+        let err = from_text("[http]\ntrusted_proxies = [\"nginx\"]\n", &no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("http.trusted_proxies: `nginx` is not an IP address"),
             "{err}"
         );
     }

@@ -579,3 +579,70 @@ async fn the_user_cli_creates_lists_and_resets() {
     );
     server.terminate();
 }
+
+/// Fails `n` sign-ins with unknown addresses (no account gets locked), each from a new
+/// browser that `browser` makes; asserts each was refused as a wrong password.
+async fn fail_sign_ins(n: u32, mut browser: impl FnMut(u32) -> AdminBrowser) {
+    for i in 1..=n {
+        let (status, _, page) = browser(i)
+            .sign_in_with(&format!("nobody{i}@example.com"), "wrong password!")
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "attempt {i}: {page}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_each_client_has_its_own_sign_in_limit() {
+    let app = common::app::spawn_with_config(
+        Db::Sqlite,
+        "[http]\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\n",
+    )
+    .await
+    .expect("sqlite app");
+    add_user(app.store.as_ref(), "ada@example.com", Role::Admin).await;
+    let limit = pharos::http::admin::limits::MAX_FAILURES;
+
+    // One guesser behind the proxy uses up its own address's failures...
+    let guesser = "203.0.113.7";
+    fail_sign_ins(limit, |_| AdminBrowser::forwarded_for(&app.base, guesser)).await;
+    let (status, headers, page) = AdminBrowser::forwarded_for(&app.base, guesser)
+        .sign_in_with("ada@example.com", PASSWORD)
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{page}");
+    assert!(page.contains("from your address"), "{page}");
+    assert!(headers.contains_key("retry-after"));
+    // ...even when it writes its own X-Forwarded-For: the proxy appends the address it saw.
+    let (status, _, _) = AdminBrowser::forwarded_for(&app.base, &format!("192.0.2.1, {guesser}"))
+        .sign_in_with("ada@example.com", PASSWORD)
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+
+    // ...while another client behind the same proxy signs in, and its session is listed
+    // under its own address.
+    let mut ada = AdminBrowser::forwarded_for(&app.base, "198.51.100.9");
+    ada.sign_in("ada@example.com").await;
+    let account = ada.get_ok("/admin/account").await;
+    assert!(account.contains("198.51.100.9"), "{account}");
+    assert!(!account.contains("127.0.0.1"), "{account}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_trusted_proxies_a_forwarded_address_changes_nothing() {
+    let app = app_with_users().await;
+    let limit = pharos::http::admin::limits::MAX_FAILURES;
+    // A guesser that claims a new address each time is still one client.
+    fail_sign_ins(limit, |i| {
+        AdminBrowser::forwarded_for(&app.base, &format!("203.0.113.{i}"))
+    })
+    .await;
+    let (status, _, page) = AdminBrowser::forwarded_for(&app.base, "198.51.100.9")
+        .sign_in_with("ada@example.com", PASSWORD)
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{page}");
+    app.stop().await;
+}

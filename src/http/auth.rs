@@ -8,12 +8,12 @@ use super::error::ApiError;
 use super::AppState;
 use crate::domain::{TokenId, TokenScope};
 use crate::events::Actor;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
 use tokio::time::{Duration, Instant};
 
@@ -80,10 +80,9 @@ impl FailureLimiter {
     }
 }
 
-fn client_ip(req: &Request) -> IpAddr {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+fn client_ip(state: &AppState, req: &Request) -> IpAddr {
+    state
+        .client_ip(req.extensions(), req.headers())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
@@ -104,7 +103,7 @@ pub async fn require_token(
     if !state.db_ready.load(std::sync::atomic::Ordering::SeqCst) {
         return Err(ApiError::unavailable());
     }
-    let ip = client_ip(&req);
+    let ip = client_ip(&state, &req);
     if let Err(wait) = state.auth_limiter.check(ip) {
         return Err(ApiError::rate_limited(wait));
     }

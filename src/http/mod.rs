@@ -10,6 +10,7 @@ pub mod admin;
 pub mod api_v1;
 pub mod api_v2;
 pub mod auth;
+pub mod client;
 pub mod error;
 pub mod extract;
 pub mod openapi;
@@ -84,9 +85,22 @@ pub struct Shared {
     pub subscribe_limits: Arc<public::html::subscribe::SubscribeLimits>,
     /// The web UI's settings and failed sign-ins per client (`http/admin`).
     pub admin: Arc<admin::AdminState>,
+    /// Whose `X-Forwarded-For` is believed ([`Shared::client_ip`]).
+    pub trusted_proxies: client::TrustedProxies,
 }
 
 impl Shared {
+    /// The address a request comes from: the TCP peer's, or behind a trusted reverse proxy
+    /// the client it forwards for (see [`client`]). Every per-address limit and the session
+    /// list use this.
+    pub fn client_ip(
+        &self,
+        extensions: &axum::http::Extensions,
+        headers: &axum::http::HeaderMap,
+    ) -> Option<std::net::IpAddr> {
+        self.trusted_proxies.client_of(extensions, headers)
+    }
+
     /// The page's name as shown now: the configuration's, or the one stored from the web UI
     /// (`/admin/settings`), from the current snapshot, so a change shows without a restart.
     pub fn page_name(&self) -> String {

@@ -1,8 +1,8 @@
 //! The per-client limit on failed sign-ins: at most [`MAX_FAILURES`] per client address in
 //! [`WINDOW`], then 429 until the window ends. In memory, per process: it slows a guesser
 //! down, while the per-account lock (stored on the user, see `crate::account`) is what holds
-//! across restarts and processes. The address is the TCP peer's (a proxy in front makes all
-//! clients one; the per-account lock still applies).
+//! across restarts and processes. The address is the client's as [`crate::http::client`]
+//! finds it: the TCP peer's, or behind a trusted reverse proxy the one it forwards for.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

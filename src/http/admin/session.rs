@@ -20,12 +20,12 @@ use crate::account::{hash_secret, StoredUser, User};
 use crate::events::Actor;
 use crate::http::AppState;
 use crate::store::StoreError;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use subtle::ConstantTimeEq;
 
 /// The session cookie's name.
@@ -409,12 +409,9 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    fn of(parts: &Parts) -> RequestContext {
+    fn of(parts: &Parts, state: &AppState) -> RequestContext {
         RequestContext {
-            ip: parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
+            ip: state.client_ip(&parts.extensions, &parts.headers),
             user_agent: parts
                 .headers
                 .get(header::USER_AGENT)
@@ -428,8 +425,11 @@ impl RequestContext {
 
 impl FromRequestParts<AppState> for RequestContext {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(RequestContext::of(parts))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(RequestContext::of(parts, state))
     }
 }
 
@@ -450,7 +450,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for PreLogin<T> {
         if !same_token(token.as_deref(), expected) {
             return Err(csrf_refused().into_response());
         }
-        Ok(PreLogin(RequestContext::of(&parts), value))
+        Ok(PreLogin(RequestContext::of(&parts, state), value))
     }
 }
 

@@ -311,7 +311,7 @@ pub async fn subscribe(
             None,
         );
     }
-    let client_ip: IpAddr = client.ip();
+    let client_ip: IpAddr = state.trusted_proxies.client(client.ip(), &headers);
     if !state
         .subscribe_limits
         .allow(format!("client:{client_ip}"), PER_CLIENT)
