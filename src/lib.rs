@@ -27,6 +27,7 @@ pub mod domain;
 pub mod events;
 pub mod http;
 pub mod markdown;
+pub mod memory;
 pub mod monitor;
 pub mod notify;
 pub mod snapshot;

@@ -4,7 +4,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    pharos::app::fix_mmap_threshold();
+    pharos::memory::fix_mmap_threshold();
     let cli = pharos::cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -122,6 +122,67 @@ async fn serve_in_an_empty_folder_keeps_its_data_across_restarts() {
     assert_clean_stop(&server.terminate());
 }
 
+/// The value of the sample `name{labels}` (labels in the exposition's order) in a Prometheus
+/// text page, if present.
+fn sample(page: &str, name_and_labels: &str) -> Option<f64> {
+    page.lines()
+        .find_map(|l| l.strip_prefix(name_and_labels)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_requests_by_route_template_and_report_the_heap() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(pharos(dir.path()).args(["serve", "--listen", "127.0.0.1:0"]));
+    assert_healthy(&server).await;
+    let client = reqwest::Client::new();
+    for path in [
+        "/api/v2/status.json",
+        "/api/v2/status.json",
+        "/incidents/abc123",
+        "/no/such/path/4711",
+    ] {
+        client.get(server.url(path)).send().await.expect("request");
+    }
+    let page = client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("body");
+    let count = |route: &str, status: &str| {
+        let key = page
+            .lines()
+            .find(|l| {
+                l.starts_with("pharos_http_requests_total{")
+                    && l.contains(&format!("route=\"{route}\""))
+                    && l.contains("method=\"GET\"")
+                    && l.contains(&format!("status=\"{status}\""))
+            })
+            .unwrap_or_else(|| panic!("no count for {route} {status}: {page}"));
+        key.rsplit(' ').next().unwrap().parse::<f64>().unwrap()
+    };
+    assert_eq!(count("/api/v2/status.json", "200"), 2.0);
+    // Route templates and `unmatched`, never raw paths: the label set stays bounded.
+    assert_eq!(count("/incidents/{id}", "404"), 1.0);
+    assert_eq!(count("unmatched", "404"), 1.0);
+    assert!(!page.contains("4711") && !page.contains("abc123"), "{page}");
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        let heap = sample(&page, "pharos_memory_heap_in_use_bytes").expect("heap in use");
+        assert!(
+            heap > 1_000_000.0,
+            "a running server uses over 1 MB of heap: {heap}"
+        );
+        assert!(
+            sample(&page, "pharos_memory_heap_free_bytes").is_some(),
+            "{page}"
+        );
+    }
+    assert_clean_stop(&server.terminate());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_from_the_cli_authenticate_until_revoked_and_are_stored_hashed() {
     let dir = tempfile::tempdir().expect("temp dir");

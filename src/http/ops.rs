@@ -102,6 +102,16 @@ fn describe() {
         "pharos_db_pool_connections",
         "Database pool connections by state"
     );
+    metrics::describe_gauge!(
+        "pharos_memory_heap_in_use_bytes",
+        metrics::Unit::Bytes,
+        "Heap bytes the process uses (glibc; read at each scrape): growth here is live data"
+    );
+    metrics::describe_gauge!(
+        "pharos_memory_heap_free_bytes",
+        metrics::Unit::Bytes,
+        "Heap bytes the allocator holds free and has not returned to the system"
+    );
 }
 
 #[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
@@ -149,6 +159,10 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         metrics::gauge!("pharos_db_pool_connections", "state" => "idle").set(idle as f64);
         metrics::gauge!("pharos_db_pool_connections", "state" => "in_use")
             .set(size.saturating_sub(idle as u32) as f64);
+    }
+    if let Some((in_use, free)) = crate::memory::heap_bytes() {
+        metrics::gauge!("pharos_memory_heap_in_use_bytes").set(in_use as f64);
+        metrics::gauge!("pharos_memory_heap_free_bytes").set(free as f64);
     }
     (
         [(
